@@ -127,7 +127,7 @@ class custom_vjp:
         tensor = make_tensor(out.data, out.backend, node)
         # the same buffer as `out`, so the same in-place version counter
         tensor._base = out if out._base is None else out._base
-        node.out_version = version_of(tensor)
+        tensor._version = out._version
         return tensor
 
     def _positional(self, args: tuple, kwargs: dict) -> tuple:

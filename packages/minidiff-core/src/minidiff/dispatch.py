@@ -17,6 +17,7 @@ from minidiff.extend import Op
 from minidiff.graph import FuncNode, grad_enabled
 from minidiff.optable import functions, ops
 from minidiff.registry import Registry
+from minidiff.saved import RuleReads, rule_reads
 from minidiff.tensor import Tensor, make_tensor, version_of
 
 # Python numbers stay weak scalars, passed to kernels as they are, so `float32 * 2.0`
@@ -76,7 +77,8 @@ def bind(op: Op, overrides: dict[str, Callable[..., Any]]) -> Callable[..., Any]
 
 def _signature(op: Op, kernels: _Kernels) -> Callable[..., Any]:
     """Map the public call onto `apply(operands, params)`."""
-    apply = partial(_apply, op, kernels)
+    reads = rule_reads(op) if op.vjp is not None else None
+    apply = partial(_apply, op, kernels, reads)
     if op.parse is not None:
         parse = op.parse
 
@@ -93,9 +95,9 @@ def _signature(op: Op, kernels: _Kernels) -> Callable[..., Any]:
         return call_variadic
     nargs = op.nargs
     if not op.params and nargs == 1:
-        return _unary_fast_path(op, kernels, apply)
+        return _unary_fast_path(op, kernels, reads, apply)
     if not op.params and nargs == 2:
-        return _binary_fast_path(op, kernels, apply)
+        return _binary_fast_path(op, kernels, reads, apply)
     if not op.params:
         return lambda *args: apply(_exactly(op, args), {})
 
@@ -105,9 +107,13 @@ def _signature(op: Op, kernels: _Kernels) -> Callable[..., Any]:
     return call
 
 
-def _unary_fast_path(op: Op, kernels: _Kernels, apply: Callable[[tuple, dict], Tensor]) -> Callable[..., Any]:
+def _unary_fast_path(
+    op: Op, kernels: _Kernels, reads: RuleReads | None, apply: Callable[[tuple, dict], Tensor]
+) -> Callable[..., Any]:
     """`md.sin(x)` on a Tensor skips the generic operand handling."""
-    differentiable = op.vjp is not None
+    differentiable = reads is not None
+    keep_ans = differentiable and reads.keeps(0, (True,))
+    keep_x = differentiable and reads.keeps(1, (True,))
     empty: dict = {}
 
     def unary(x: Any) -> Tensor:
@@ -116,40 +122,62 @@ def _unary_fast_path(op: Op, kernels: _Kernels, apply: Callable[[tuple, dict], T
         backend = x.backend
         data = kernels[backend](x.data)
         if differentiable and x.allow_grad and grad_enabled.get():
-            return make_tensor(data, backend, FuncNode(op, (x,), empty, (version_of(x),)))
+            kept = x if keep_x or x.node is None else x.node.as_input(x)
+            node = FuncNode(op, (kept,), empty, (x._version[0],))  # version_of(x), inlined
+            out = make_tensor(data, backend, node)
+            if keep_ans:
+                node.keep_output(out)
+            return out
         return make_tensor(data, backend, None)
 
     return unary
 
 
-def _binary_fast_path(op: Op, kernels: _Kernels, apply: Callable[[tuple, dict], Tensor]) -> Callable[..., Any]:
+def _binary_fast_path(
+    op: Op, kernels: _Kernels, reads: RuleReads | None, apply: Callable[[tuple, dict], Tensor]
+) -> Callable[..., Any]:
     """`x * y` and `x * 1.5` on Tensors skip the generic operand handling; anything else
     (other operand types, two backends, a kernel error to explain) takes `apply`."""
-    differentiable = op.vjp is not None
+    differentiable = reads is not None
+    # what to keep (output, x, y), indexed [x takes a gradient][y takes one]: `x * 1.5` keeps
+    # nothing. Nested tuples indexed by bools: cheaper than a dict keyed by pairs.
+    keeps = tuple(
+        tuple(tuple(reads.keeps(value, (x_grad, y_grad)) for value in range(3)) for y_grad in (False, True))
+        for x_grad in (False, True)
+    ) if differentiable else ()
     empty: dict = {}
 
     def binary(x: Any, y: Any) -> Tensor:
         if type(x) is Tensor:
             backend = x.backend
             if type(y) is Tensor and y.backend is backend:
-                y_data, needs_grad, y_version = y.data, x.allow_grad or y.allow_grad, version_of(y)
+                y_data, y_grad, y_version = y.data, y.allow_grad, y._version[0]  # version_of(y), inlined
             elif type(y) is float or type(y) is int:
-                y_data, needs_grad, y_version = y, x.allow_grad, 0
+                y_data, y_grad, y_version = y, False, 0
             else:
                 return apply((x, y), empty)
-            x_data, x_version = x.data, version_of(x)
+            x_data, x_grad, x_version = x.data, x.allow_grad, x._version[0]
         elif type(y) is Tensor and (type(x) is float or type(x) is int):
             backend = y.backend
-            x_data, needs_grad, x_version = x, y.allow_grad, 0
-            y_data, y_version = y.data, version_of(y)
+            x_data, x_grad, x_version = x, False, 0
+            y_data, y_grad, y_version = y.data, y.allow_grad, y._version[0]
         else:
             return apply((x, y), empty)
         try:
             data = kernels[backend](x_data, y_data)
         except ValueError:
             return apply((x, y), empty)  # the generic path explains the error
-        if differentiable and needs_grad and grad_enabled.get():
-            return make_tensor(data, backend, FuncNode(op, (x, y), empty, (x_version, y_version)))
+        if differentiable and (x_grad or y_grad) and grad_enabled.get():
+            keep_ans, keep_x, keep_y = keeps[x_grad][y_grad]
+            if not keep_x and type(x) is Tensor and x.node is not None:
+                x = x.node.as_input(x)
+            if not keep_y and type(y) is Tensor and y.node is not None:
+                y = y.node.as_input(y)
+            node = FuncNode(op, (x, y), empty, (x_version, y_version))
+            out = make_tensor(data, backend, node)
+            if keep_ans:
+                node.keep_output(out)
+            return out
         return make_tensor(data, backend, None)
 
     return binary
@@ -177,7 +205,7 @@ def _params(op: Op, args: tuple, kwargs: dict) -> dict:
     return params
 
 
-def _apply(op: Op, kernels: _Kernels, operands: tuple, params: dict) -> Tensor:
+def _apply(op: Op, kernels: _Kernels, reads: RuleReads | None, operands: tuple, params: dict) -> Tensor:
     """Run `op` on `operands`: one backend, its kernel, and a graph node when needed."""
     backend = None
     for a in operands:
@@ -208,17 +236,20 @@ def _apply(op: Op, kernels: _Kernels, operands: tuple, params: dict) -> Tensor:
             explained = ValueError(message)
         raise explained from exc
     node = None
-    if (
-        op.vjp is not None
-        and grad_enabled.get()
-        and any(isinstance(a, Tensor) and a.allow_grad for a in inputs)
-    ):
+    differentiated = tuple(isinstance(a, Tensor) and a.allow_grad for a in inputs)
+    if reads is not None and grad_enabled.get() and any(differentiated):
         versions = tuple(version_of(a) if isinstance(a, Tensor) else 0 for a in inputs)
-        node = FuncNode(op, inputs, params, versions)
+        kept = tuple(
+            a.node.as_input(a) if isinstance(a, Tensor) and a.node is not None and not reads.keeps(1 + i, differentiated) else a
+            for i, a in enumerate(inputs)
+        )
+        node = FuncNode(op, kept, params, versions)
     out = make_tensor(data, backend, node)
     base = getattr(data, "base", None)
     if base is not None:
         _share_version_with_viewed_input(out, base, inputs)
+    if node is not None and reads.keeps(0, differentiated):
+        node.keep_output(out)  # after sharing: a view's counter is its input's
     return out
 
 
@@ -228,8 +259,7 @@ def _share_version_with_viewed_input(out: Tensor, base: Any, inputs: tuple) -> N
     for a in inputs:
         if isinstance(a, Tensor) and (a.data is base or getattr(a.data, "base", None) is base):
             out._base = a if a._base is None else a._base
-            if out.node is not None:
-                out.node.out_version = version_of(out)
+            out._version = a._version
             return
 
 

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from minidiff.graph import FuncNode, grad_enabled
 from minidiff.optable import ops
-from minidiff.tensor import Tensor, make_tensor, version_of
+from minidiff.tensor import Tensor, make_tensor
 
 
 def backward(
@@ -68,7 +68,8 @@ def grad(
     >>> grad((x * x).sum(), [x])
     (minidiff.Tensor([2., 4.]),)
     """
-    wanted = {id(x): x for x in inputs}
+    # a computed input is found by its node, whose output cotangent the pass captures
+    wanted = {id(x.node) for x in inputs if x.node is not None}
     if not output.allow_grad:
         leaf_grads: dict = {}
         captured: dict = {}
@@ -78,8 +79,8 @@ def grad(
         )
     result = []
     for x in inputs:
-        found = captured.get(id(x)) or leaf_grads.get(id(x))
-        result.append(found[1] if found else make_tensor(x.backend.xp.zeros_like(x.data), x.backend, None))
+        found = captured.get(id(x.node)) if x.node is not None else leaf_grads.get(id(x), (None, None))[1]
+        result.append(found if found is not None else make_tensor(x.backend.xp.zeros_like(x.data), x.backend, None))
     return tuple(result)
 
 
@@ -93,36 +94,39 @@ def _seed(root: Tensor, grad: Any) -> Tensor:
 
 
 def _run(
-    root: Tensor, seed: Tensor, higher_order: bool, retain: bool, wanted: dict
-) -> tuple[dict[int, list], dict[int, list]]:
-    """Propagate `seed` from `root`; returns `{id: [leaf, grad]}` and the cotangents of
-    the non-leaf tensors in `wanted`."""
-    order = _topological_order(root)
+    root: Tensor, seed: Tensor, higher_order: bool, retain: bool, wanted: set[int]
+) -> tuple[dict[int, list], dict[int, Tensor]]:
+    """Propagate `seed` from `root`; returns `{id(leaf): [leaf, grad]}` and, for the nodes
+    whose ids are in `wanted`, the cotangent of their output."""
     leaf_grads: dict[int, list] = {}
-    captured: dict[int, list] = {}
+    captured: dict[int, Tensor] = {}
     if root.node is None:
         leaf_grads[id(root)] = [root, seed]
         return leaf_grads, captured
-    pending: dict[int, Tensor] = {id(root): seed}
+    order = _topological_order(root.node)
+    pending: dict[int, Tensor] = {id(root.node): seed}
     with _grad_mode(higher_order):
         while order:
-            ans = order.pop()  # popping, not iterating, lets a processed tensor die at once
-            key = id(ans)
+            node = order.pop()  # popping, not iterating, lets a processed node die at once
+            key = id(node)
             g = pending.pop(key, None)
-            node = ans.node
             if g is not None:
                 if wanted and key in wanted:
-                    captured[key] = [ans, g]
-                if version_of(ans) != node.out_version:
-                    _stale(node)
+                    captured[key] = g
                 inputs, params, versions, rules = node.inputs, node.params, node.versions, node.op.vjp
+                ans = None if node.ans is None else _output(node, higher_order)
                 per_argument = type(rules) is tuple
                 for i, x in enumerate(inputs):
-                    if not isinstance(x, Tensor):
-                        continue
-                    if version_of(x) != versions[i]:
-                        _stale(node)
-                    if not x.allow_grad:
+                    if type(x) is FuncNode:
+                        # a computed operand whose values no rule reads: only its node was kept
+                        producer, shape, dtype = x, x.shape, x.dtype
+                    elif isinstance(x, Tensor):
+                        if x._version[0] != versions[i]:
+                            _stale(node)
+                        if not x.allow_grad:
+                            continue
+                        producer, shape, dtype = x.node, x.data.shape, x.data.dtype
+                    else:
                         continue
                     if per_argument:
                         rule = rules[i]
@@ -134,57 +138,64 @@ def _run(
                     if gx is None:
                         continue
                     # inlined test: most cotangents already fit, and a call per input costs
-                    if gx.data.shape != x.data.shape or gx.data.dtype != x.data.dtype:
-                        gx = _fit(gx, x)
-                    x_key = id(x)
-                    if x.node is None:
-                        entry = leaf_grads.get(x_key)
+                    if gx.data.shape != shape or gx.data.dtype != dtype:
+                        gx = _fit(gx, shape, dtype)
+                    if producer is None:
+                        entry = leaf_grads.get(id(x))
                         if entry is None:
-                            leaf_grads[x_key] = [x, gx]
+                            leaf_grads[id(x)] = [x, gx]
                         else:
                             entry[1] = entry[1] + gx
                     else:
-                        previous = pending.get(x_key)
-                        pending[x_key] = gx if previous is None else previous + gx
+                        previous = pending.get(id(producer))
+                        pending[id(producer)] = gx if previous is None else previous + gx
             if not retain:
                 node.release()
     return leaf_grads, captured
 
 
-_INPUTS_DONE = object()  # stack marker: the tensor below it has all its inputs ordered
+def _output(node: FuncNode, higher_order: bool) -> Tensor:
+    """The node's output, rebuilt from the buffer it kept, for the rules as `ans`; part of the
+    graph (its node is `node`) when the rules are recorded for a higher order."""
+    if node.ans_version[0] != node.out_version:
+        _stale(node)
+    ans = make_tensor(node.ans, node.backend, node if higher_order else None)
+    ans._version = node.ans_version
+    return ans
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Non-leaf tensors `root` depends on, each after all of its inputs (root last).
+_INPUTS_DONE = object()  # stack marker: the node below it has all its inputs ordered
 
-    An iterative depth-first search: a tensor is pushed, then a marker, then its inputs;
-    when the marker surfaces again, every input is in `order` and the tensor follows.
+
+def _topological_order(root: FuncNode) -> list[FuncNode]:
+    """The nodes `root` depends on, each after the nodes that produced its inputs (root last).
+
+    An iterative depth-first search: a node is pushed, then a marker, then its inputs' nodes;
+    when the marker surfaces again, every input's node is in `order` and the node follows.
     """
-    order: list[Tensor] = []
-    if root.node is None:
-        return order
+    order: list[FuncNode] = []
     seen: set[int] = set()
     stack: list = [root]
     while stack:
-        tensor = stack.pop()
-        if tensor is _INPUTS_DONE:
+        node = stack.pop()
+        if node is _INPUTS_DONE:
             order.append(stack.pop())
             continue
-        if id(tensor) in seen:
+        if id(node) in seen:
             continue
-        seen.add(id(tensor))
-        node = tensor.node
+        seen.add(id(node))
         if node.inputs is None:
             raise RuntimeError(
                 f"backward through a graph that was already freed (at {node.op.qualname!r}): a backward "
                 f"pass frees the graph it used; pass retain_graph=True to the first backward() to "
                 f"run another through the same graph"
             )
-        stack.append(tensor)
+        stack.append(node)
         stack.append(_INPUTS_DONE)
         for x in node.inputs:
-            if isinstance(x, Tensor) and x.node is not None and id(x) not in seen:
-                stack.append(x)
+            producer = x if type(x) is FuncNode else x.node if isinstance(x, Tensor) else None
+            if producer is not None and id(producer) not in seen:
+                stack.append(producer)
     return order
 
 
@@ -195,9 +206,8 @@ def _stale(node: FuncNode) -> None:
     )
 
 
-def _fit(gx: Tensor, x: Tensor) -> Tensor:
-    """Undo broadcasting and dtype promotion: make the cotangent match its input."""
-    shape = x.data.shape
+def _fit(gx: Tensor, shape: tuple[int, ...], dtype: Any) -> Tensor:
+    """Undo broadcasting and dtype promotion: make the cotangent match its input's shape and dtype."""
     if gx.data.shape != shape:
         extra = gx.ndim - len(shape)
         if extra > 0:
@@ -207,8 +217,8 @@ def _fit(gx: Tensor, x: Tensor) -> Tensor:
             gx = ops.sum(gx, axis=stretched, keepdims=True)
         if gx.data.shape != shape:
             gx = ops.broadcast_to(gx, shape)
-    if gx.data.dtype != x.data.dtype:
-        gx = ops.astype(gx, dtype=x.data.dtype)
+    if gx.data.dtype != dtype:
+        gx = ops.astype(gx, dtype=dtype)
     return gx
 
 

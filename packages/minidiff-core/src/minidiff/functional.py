@@ -37,6 +37,7 @@ import operator
 from typing import Any, Callable, Sequence
 
 from minidiff.engine import grad as engine_grad
+from minidiff.graph import input_sources
 from minidiff.graph import enable_grad, grad_enabled
 from minidiff.optable import ops
 from minidiff.tensor import Tensor, make_tensor
@@ -341,21 +342,20 @@ def _fresh_leaf(t: Tensor) -> Tensor:
 def _reaches_outside(roots: Sequence[Tensor], own: set[int]) -> bool:
     """True when the graph of `roots` reaches a tensor that allows grad and is not one of
     the transform's own fresh leaves: then the result must stay differentiable."""
-    stack = [r for r in roots if r.allow_grad]
+    stack: list = [r if r.node is None else r.node for r in roots if r.allow_grad]
     seen: set[int] = set()
     while stack:
-        t = stack.pop()
-        if id(t) in seen:
+        source = stack.pop()  # a node, or a leaf Tensor
+        if id(source) in seen:
             continue
-        seen.add(id(t))
-        node = t.node
-        if node is None:
-            if id(t) not in own:
+        seen.add(id(source))
+        if isinstance(source, Tensor):
+            if id(source) not in own:
                 return True
             continue
-        if node.inputs is None:
+        if source.inputs is None:
             return True  # a freed graph: keep everything, and let backward report it
-        stack.extend(x for x in node.inputs if isinstance(x, Tensor) and x.allow_grad and id(x) not in seen)
+        stack.extend(input_sources(source))
     return False
 
 

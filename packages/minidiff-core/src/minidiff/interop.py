@@ -48,7 +48,7 @@ import numpy as np
 from minidiff import plugins
 from minidiff.graph import grad_enabled
 from minidiff.optable import functions, ops
-from minidiff.tensor import Tensor, make_tensor, version_of
+from minidiff.tensor import Tensor, make_tensor
 
 __all__ = ["array_function", "array_ufunc", "markdown", "supported"]
 
@@ -244,7 +244,6 @@ def _snapshot(t: Tensor) -> Tensor:
     value in the graph once `t` is overwritten."""
     copy = make_tensor(t.backend.array(t.data), t.backend, t.node)
     copy.allow_grad = t.allow_grad
-    copy._version = version_of(t)
     return copy
 
 
@@ -295,14 +294,12 @@ def _store_in_tensor(result: Tensor, target: Tensor, casting: str, name: str) ->
             f"not supported (the viewed tensor's graph would not see it); drop out= and build the result out of place"
         )
     target.backend.setitem(target.data, Ellipsis, result.data)
-    owner = target if target._base is None else target._base
-    owner._version += 1
+    target._version[0] += 1
     if not parameter:
-        # `target` now is the op's output: its node, and the version it was written at
+        # `target` now is the op's output. Its node kept, if anything, `result`'s own buffer,
+        # which nothing else can change.
         target.node = result.node
         target.allow_grad = result.allow_grad
-        if target.node is not None:
-            target.node.out_version = version_of(target)
     return target
 
 

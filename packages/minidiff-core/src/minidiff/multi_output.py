@@ -97,6 +97,8 @@ def _packed_rules(op: Op) -> Any:
 
 def _packed_rule(rule: Callable[..., Any]) -> Callable[..., Any]:
     def packed_rule(g: Tensor, ans: Tensor, *inputs: Any, _layout: list, **params: Any) -> Any:
-        return rule(unpack(g, _layout), unpack(ans, _layout), *inputs, **params)
+        # `ans` is None when no rule reads it, and then the node did not keep it
+        return rule(unpack(g, _layout), None if ans is None else unpack(ans, _layout), *inputs, **params)
 
+    packed_rule.__wrapped__ = rule  # type: ignore[attr-defined]  # so minidiff.saved sees what `rule` reads
     return packed_rule

@@ -39,9 +39,11 @@ class Tensor:
     grad: Tensor | None
     node: FuncNode | None
     name: str | None
-    #: in-place version counter; a view (`_base` set) uses the counter of the tensor that
-    #: owns its buffer, so a change through either one is seen (read it with `version_of`)
-    _version: int
+    #: in-place version counter: a one-element list shared by every tensor over the same
+    #: buffer (views, `detach`), so a change through any of them is seen, also by a graph
+    #: node that kept the buffer after its tensor died (read it with `version_of`)
+    _version: list[int]
+    #: the tensor whose buffer this one views, or None
     _base: Tensor | None
 
     def __init__(
@@ -147,7 +149,8 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same values (the same memory), cut from the graph and not allowing grad."""
         detached = make_tensor(self.data, self.backend, None)
-        detached._base = _owner(self)  # one buffer, one version counter
+        detached._base = _owner(self)
+        detached._version = self._version  # one buffer, one version counter
         return detached
 
     def to(self, backend: str) -> Tensor:
@@ -243,7 +246,7 @@ class Tensor:
                 )
             value = value.data
         self.backend.setitem(self.data, _unwrap_key(key), value)
-        _owner(self)._version += 1
+        self._version[0] += 1
 
     def _check_inplace(self, what: str) -> None:
         if self.allow_grad and grad_enabled.get():
@@ -262,7 +265,7 @@ class Tensor:
                 f"shape {self.shape}"
             )
         self.data[...] = result.data
-        _owner(self)._version += 1
+        self._version[0] += 1
         return self
 
     # ------------------------------------------------------------------ operators
@@ -414,7 +417,7 @@ def _init(tensor: Tensor, data: Any, backend: Backend, node: FuncNode | None) ->
     tensor.allow_grad = node is not None
     tensor.grad = None
     tensor.name = None
-    tensor._version = 0
+    tensor._version = [0]
     tensor._base = None
 
 
@@ -434,7 +437,7 @@ def _owner(tensor: Tensor) -> Tensor:
 
 def version_of(tensor: Tensor) -> int:
     """The in-place version of `tensor`'s buffer."""
-    return tensor._version if tensor._base is None else tensor._base._version
+    return tensor._version[0]
 
 
 def _unwrap_key(key: Any) -> Any:

@@ -22,6 +22,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from minidiff.graph import FuncNode
 from minidiff.tensor import Tensor
 
 __all__ = ["draw_graph", "graph_dot"]
@@ -78,46 +79,50 @@ def _collect(
     """Nodes `(id, attributes)` and edges `(tail, head)`, from the inputs to `root`."""
     if not isinstance(root, Tensor):
         raise TypeError(f"draw_graph needs a minidiff Tensor, got {type(root).__name__!r}")
-    labels = {id(tensor): name for name, tensor in (names or {}).items()}
+    # A value drawn as a box is a leaf or constant Tensor, or a computed value, known by the
+    # node that made it (the graph may keep only that node, not the Tensor).
+    labels = {_key(tensor): name for name, tensor in (names or {}).items()}
     ids: dict[int, str] = {}
     nodes: list[tuple[str, dict[str, str]]] = []
     edges: list[tuple[str, str]] = []
     keep_alive: list[Any] = []  # constants' ids must stay unique while we walk
 
-    def tensor_id(tensor: Tensor) -> tuple[str, bool]:
-        key = id(tensor)
+    def value_id(value: Tensor | FuncNode) -> tuple[str, bool]:
+        key = _key(value)
         if key in ids:
             return ids[key], False
         ids[key] = f"t{len(ids)}"
-        name = labels.get(key) or tensor.name
-        lines = ([name] if name else []) + [f"{tensor.shape} {tensor.dtype}"]
-        if show_grads and tensor.grad is not None:
+        tensor = value if isinstance(value, Tensor) else None
+        name = labels.get(key) or (tensor.name if tensor is not None else None)
+        shape, dtype = (tensor.shape, tensor.dtype) if tensor is not None else (value.shape, value.dtype)
+        lines = ([name] if name else []) + [f"{shape} {dtype}"]
+        if show_grads and tensor is not None and tensor.grad is not None:
             lines.append("grad " + _values(tensor.grad))
-        if tensor is root:
+        if value is root:
             fill = _ROOT
-        elif tensor.node is None:
+        elif tensor is not None and tensor.node is None:
             fill = _LEAF if tensor.allow_grad else _CONSTANT
         else:
             fill = _INTERMEDIATE
         nodes.append((ids[key], {"label": "\n".join(lines), "shape": "box", "style": "filled,rounded", "fillcolor": fill}))
         return ids[key], True
 
-    stack = [root]
-    tensor_id(root)
+    stack: list[Tensor | FuncNode] = [root]
+    value_id(root)
     while stack:
-        tensor = stack.pop()
-        node = tensor.node
+        value = stack.pop()
+        node = value.node if isinstance(value, Tensor) else value
         if node is None:
             continue
-        out_id = ids[id(tensor)]
+        out_id = ids[_key(value)]
         op_id = f"op{out_id[1:]}"
         released = node.inputs is None
         label = node.op.qualname + _params(node.params) + ("\n(graph freed)" if released else "")
         nodes.append((op_id, {"label": label, "shape": "ellipse", "style": "filled", "fillcolor": _OP}))
         edges.append((op_id, out_id))
         for position, x in enumerate(() if released else node.inputs):
-            if isinstance(x, Tensor):
-                x_id, new = tensor_id(x)
+            if isinstance(x, (Tensor, FuncNode)):
+                x_id, new = value_id(x)
                 if new:
                     stack.append(x)
             else:
@@ -126,6 +131,13 @@ def _collect(
                 nodes.append((x_id, {"label": repr(x), "shape": "plaintext"}))
             edges.append((x_id, op_id))
     return nodes, edges
+
+
+def _key(value: Tensor | FuncNode) -> int:
+    """One key per value: a computed Tensor and the node standing for it are the same value."""
+    if isinstance(value, Tensor) and value.node is not None:
+        return id(value.node)
+    return id(value)
 
 
 def _params(params: Mapping[str, Any] | None) -> str:

@@ -1,0 +1,102 @@
+"""Which values a recorded node keeps for backward: only those its op's rules read.
+
+A node that kept every operand would hold the whole forward in memory: in a chain that
+alternates `sin` and `* 1.0001`, every intermediate. PyTorch and JAX keep only what each
+derivative formula uses, and so does minidiff: `x * 1.0001` keeps nothing of `x` (its rule
+reads the constant), `sin(x)` keeps `x`, `exp(x)` keeps its output. That halves the memory of
+such a chain.
+
+What a rule reads is found once per op, when it is bound, from the names the rule's code
+loads: `lambda g, ans, x, y: g * y` reads `y` and not `x` or `ans`. A rule whose code cannot be
+inspected (a builtin, a callable object) counts as reading everything, and so does a variadic
+rule, so the inference can keep too much but never too little.
+
+    >>> from minidiff.extend import Op
+    >>> reads = rule_reads(Op("scale", forward="multiply", nargs=2,
+    ...                       vjp=(lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)))
+    >>> reads.keeps(1, differentiated=(True, False)), reads.keeps(2, differentiated=(True, False))
+    (False, True)
+
+Which rules run depends on which operands take a gradient, so what to keep is decided per
+call: `x * 1.0001` runs only x's rule, which reads the constant.
+"""
+
+from __future__ import annotations
+
+import dis
+from dataclasses import dataclass
+from types import CodeType
+from typing import Any, Callable
+
+from minidiff.extend import Op
+
+_CO_VARARGS = 0x04  # code flag of a `*args` parameter (inspect.CO_VARARGS, without importing inspect)
+
+
+@dataclass(frozen=True)
+class RuleReads:
+    """What each rule of an op reads. `by_rule[i]` is for the rule of operand `i`: whether it
+    reads the output (`ans`), then whether it reads each operand; `None` for an operand with
+    no rule. `by_rule` is `None` when that cannot be known: then everything is kept."""
+
+    by_rule: tuple[tuple[bool, ...] | None, ...] | None
+
+    def keeps(self, value: int, differentiated: tuple[bool, ...]) -> bool:
+        """Whether a node must keep `value` (0: the output, 1 + i: operand i) when the
+        operands with `differentiated[i]` true take a gradient (only their rules run)."""
+        if self.by_rule is None or len(differentiated) > len(self.by_rule):
+            return True
+        return any(runs and reads is not None and reads[value] for reads, runs in zip(self.by_rule, differentiated))
+
+
+KEEP_ALL = RuleReads(by_rule=None)
+
+
+def rule_reads(op: Op) -> RuleReads:
+    """What `op`'s rules read, from their code; `KEEP_ALL` when that cannot be known."""
+    rules = op.vjp
+    if not isinstance(rules, tuple) or op.nargs is None:
+        return KEEP_ALL  # one variadic rule: it gets every operand by position
+    by_rule = []
+    for rule in rules:
+        if rule is None:
+            by_rule.append(None)
+            continue
+        parameters = _parameters_read(rule)
+        if parameters is None:
+            return KEEP_ALL
+        # positional parameters: g, ans, then one per operand
+        by_rule.append(tuple(parameters(1 + value) for value in range(1 + op.nargs)))
+    return RuleReads(tuple(by_rule))
+
+
+def _parameters_read(rule: Callable[..., Any]) -> Callable[[int], bool] | None:
+    """A test of whether `rule` reads its positional parameter at an index, or None when
+    its code cannot be inspected."""
+    while hasattr(rule, "__wrapped__"):  # a wrapper that passes (g, ans, *inputs) through
+        rule = rule.__wrapped__
+    code = getattr(rule, "__code__", None)
+    if not isinstance(code, CodeType):
+        return None
+    names = code.co_varnames[: code.co_argcount]
+    loaded = _names_used(code)
+    takes_more = bool(code.co_flags & _CO_VARARGS)
+
+    def reads(index: int) -> bool:
+        if index >= len(names):
+            return takes_more  # reached through *args: assume read
+        return names[index] in loaded
+
+    return reads
+
+
+def _names_used(code: CodeType) -> set[str]:
+    """Every name the code loads, stores or hands to an inner function (closures)."""
+    names = set(code.co_cellvars)
+    for instruction in dis.get_instructions(code):
+        value = instruction.argval
+        if isinstance(value, str):
+            names.add(value)
+        elif isinstance(value, tuple):  # Python 3.13's LOAD_FAST_LOAD_FAST loads two names
+            names.update(v for v in value if isinstance(v, str))
+    return names
