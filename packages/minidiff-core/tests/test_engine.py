@@ -561,6 +561,24 @@ def test_in_place_with_a_result_of_another_shape_raises():
         t += md.Tensor(np.ones((3, 1)))
 
 
+def test_in_place_update_writes_into_the_same_buffer_and_keeps_its_dtype():
+    w = md.Tensor(np.ones((2, 3), dtype=np.float32), allow_grad=True)
+    buffer, view = w.data, w.detach()[0]
+    with md.no_grad():
+        w -= 0.25 * md.Tensor(np.full((2, 3), 2.0, dtype=np.float32))
+        w *= md.Tensor(np.array([1.0, 2.0, 3.0], dtype=np.float32))  # broadcast into w
+    assert w.data is buffer and w.dtype == np.float32
+    np.testing.assert_array_equal(w.numpy(), [[0.5, 1.0, 1.5]] * 2)
+    np.testing.assert_array_equal(view.numpy(), [0.5, 1.0, 1.5])  # a view sees the change
+
+
+def test_in_place_with_a_wider_result_casts_back_like_numpy_assignment():
+    t = md.Tensor(np.array([1, 2, 3]))
+    t += 0.5  # the float result is assigned into the integer tensor, truncated
+    assert t.dtype == np.array([1]).dtype
+    np.testing.assert_array_equal(t.numpy(), [1, 2, 3])
+
+
 # ---------------------------------------------------------------------------- construction
 
 

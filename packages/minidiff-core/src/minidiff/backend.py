@@ -100,6 +100,12 @@ class Backend:
         """`target[key] += values` in place, with repeated indices accumulating."""
         raise NotImplementedError
 
+    def update(self, target: Any, ufunc: str, other: Any) -> bool:
+        """`target = xp.<ufunc>(target, other)` computed into `target`'s own memory (`p -= lr * g`),
+        when this backend can do it without changing the result's dtype or shape; False
+        otherwise, and then the caller assigns the out-of-place result."""
+        return False
+
     def make_rng(self, seed: int | None) -> Any:
         """A random generator with the methods of NumPy's `Generator` that `md.random` uses:
         `random(size)`, `standard_normal(size)`, `uniform(low, high, size)`,

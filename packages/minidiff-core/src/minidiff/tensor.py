@@ -257,6 +257,9 @@ class Tensor:
 
     def _inplace(self, op: Any, other: Any, what: str) -> Tensor:
         self._check_inplace(what)
+        if self.backend.update(self.data, op.__name__, other.data if isinstance(other, Tensor) else other):
+            self._version[0] += 1
+            return self
         with no_grad():
             result = op(self, other)
         if result.shape != self.shape:
