@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 # Run as a script, benchmarks/ is on sys.path: the harness is the file next to this one.
-from _harness import NOT_IMPORTABLE, Entry, Suite, Unit, backward_entry, distribution_version, main
+from _harness import NOT_IMPORTABLE, Entry, Suite, SummaryRow, Unit, backward_entry, distribution_version, main
 
 D, N = 100, 500
 
@@ -140,6 +140,7 @@ SUITE = Suite(
     config={"d": D, "n": N, "dtype": "float64"},
     # md.linalg comes from the minidiff-ops-linalg pack: a minidiff without it is skipped, like a missing library.
     skips={**NOT_IMPORTABLE, AttributeError: "no md.linalg ({error}); pip install minidiff-ops-linalg"},
+    summary=(SummaryRow(f"W5 Gaussian NLL gradient, d={D}, N={N}", measure="fwd_bwd", against="torch", target=1.0),),
 )
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 # Run as a script, benchmarks/ is on sys.path: the harness is the file next to this one.
-from _harness import Entry, Suite, Unit, backward_entry, distribution_version, main
+from _harness import Entry, Suite, SummaryRow, Unit, backward_entry, distribution_version, main
 
 CYCLE = ("* 1.5", "+ (-1)", "sin", "exp", "tanh")
 CHAIN_LENGTH = 300  # a whole number of cycles
@@ -128,6 +128,7 @@ SUITE = Suite(
     numpy_note="numpy (by hand): fwd is the raw NumPy forward (the floor), fwd+bwd the hand-written backward.",
     config={"chain_length": CHAIN_LENGTH, "ops": OPS, "shape": list(X0.shape), "dtype": "float64",
             "cycle": list(CYCLE)},
+    summary=(SummaryRow("W1 per-op overhead, fwd+bwd", measure="fwd_bwd", against="torch", target=1.0),),
 )
 
 

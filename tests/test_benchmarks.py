@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -33,8 +35,80 @@ def test_overhead_prints_a_table_and_writes_json(tmp_path: Path) -> None:
     assert written["machine"]["numpy"]
 
 
-def test_run_passes_arguments_to_every_benchmark() -> None:
-    done = run("run.py", "--repeats", "1", "--warmup", "0")
+def test_run_passes_arguments_to_every_benchmark_and_sums_them_up(tmp_path: Path) -> None:
+    everything = tmp_path / "all.json"
+    done = run("run.py", "--repeats", "1", "--warmup", "0", "--size", "small", "--json", str(everything))
     assert done.returncode == 0, done.stderr
-    assert "=== overhead.py ===" in done.stdout
+    for script in ("overhead.py", "mlp.py", "elementwise.py", "deep_chain.py", "import_time.py"):
+        assert f"=== {script} ===" in done.stdout
     assert "Median of 1 runs after 0 warmup runs" in done.stdout
+    summary = done.stdout.split("=== summary ===")[1]
+    assert re.search(r"^workload\s+measure\s+minidiff\s+PyTorch\s+autograd\s+NumPy floor", summary, re.MULTILINE)
+    for workload in ("W1 per-op overhead", "W2 MLP", "W3 elementwise chain", "W5 Gaussian NLL", "W6 deep chain", "import"):
+        assert re.search(rf"^{workload}", summary, re.MULTILINE), summary
+    assert "no summary from" not in summary
+    written = json.loads(everything.read_text())["scripts"]
+    assert written["mlp.py"]["config"]["repeats"] == 1
+
+
+# The workloads below have a smaller version (--size small): at full size W3 and W6 allocate about 2 GB.
+SMALL = ("--size", "small", "--repeats", "2", "--warmup", "0")
+
+
+@pytest.mark.parametrize(
+    ("script", "passes", "memory"),
+    [("mlp.py", ("fwd ms", "step ms"), False), ("elementwise.py", ("fwd ms", "fwd+bwd ms"), True),
+     ("deep_chain.py", ("fwd ms", "fwd+bwd ms"), True)],
+)
+def test_workload_prints_a_table_and_writes_json(
+    tmp_path: Path, script: str, passes: tuple[str, str], memory: bool
+) -> None:
+    results = tmp_path / "results.json"
+    done = run(script, *SMALL, "--json", str(results))
+    assert done.returncode == 0, done.stderr
+    columns = r"\s+".join(re.escape(column) for column in (*passes, *(["peak MB"] if memory else [])))
+    assert re.search(rf"^library\s+version\s+{columns}\s+fwd / numpy", done.stdout, re.MULTILINE), done.stdout
+    # The floor is the reference: its ratios are 1 to itself.
+    ones = r"\s+1\.00" * (3 if memory else 2)
+    assert re.search(rf"^numpy \(by hand\)\s+\S+(\s+[\d.]+){{{3 if memory else 2}}}{ones}$", done.stdout,
+                     re.MULTILINE), done.stdout
+    assert re.search(r"^minidiff\s", done.stdout, re.MULTILINE), done.stdout
+    written = json.loads(results.read_text())
+    minidiff = next(result for result in written["results"] if result["library"] == "minidiff")
+    assert minidiff["fwd_ms"] > 0 and minidiff["fwd_bwd_ms"] > 0
+    if memory:
+        assert minidiff["peak_mb"] > 0
+    assert written["config"]["size"] == "small"
+    assert written["summary"] and all(row["against"] in ("torch", "numpy") for row in written["summary"])
+    assert all(row["values"]["minidiff"] > 0 for row in written["summary"])
+
+
+def test_import_time_prints_a_table_and_sees_no_entry_point_scan(tmp_path: Path) -> None:
+    results = tmp_path / "import.json"
+    done = run("import_time.py", "--repeats", "1", "--warmup", "0", "--json", str(results))
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^library\s+version\s+import ms\s+import \+ first op ms", done.stdout, re.MULTILINE)
+    assert re.search(r"^minidiff\s+\S+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+$", done.stdout, re.MULTILINE)
+    written = json.loads(results.read_text())
+    minidiff = next(result for result in written["results"] if result["library"] == "minidiff")
+    assert minidiff["import_ms"] > 0
+    assert minidiff["import_first_op_ms"] >= minidiff["import_ms"]
+    # `import minidiff` leaves entry points alone; the first op loads the plugins and scans them.
+    assert minidiff["scans_entry_points_on_import"] is False, done.stdout
+    assert minidiff["loads_plugins_on_import"] is False, done.stdout
+    assert minidiff["scans_entry_points_on_first_op"] is True, done.stdout
+    assert written["summary"][0]["target"] == 1.3
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak memory is read from Linux's /proc")
+def test_peak_memory_sees_an_allocation() -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from _harness import peak_memory_mb
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    import numpy as np
+
+    # 40 MB written to: all of it resident at the peak, on top of the baseline.
+    peak = peak_memory_mb(lambda: np.ones(5_000_000).sum())
+    assert 38 < peak < 60, peak

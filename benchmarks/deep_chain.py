@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Peak memory and time of a 200-op deep chain on 1,000,000 float64 elements (W6), next to NumPy by hand,
+PyTorch and HIPS autograd.
+
+The workload alternates `sin` and `* 1.0001` 100 times each, then sums, and takes the gradient. A deep graph of
+big arrays is where what a library keeps for the backward decides its memory: the floor is a hand-written forward
+that keeps only the input of each sin (what sin's derivative needs; `* 1.0001` needs nothing) and a backward that
+walks them in reverse, about 100 arrays of 8 MB. A library that also keeps each op's output, or the inputs of the
+multiplications, needs about twice that.
+
+Each library runs in its own process with one thread and checks its value and gradient against the hand-written
+backward; then it measures the peak memory of one forward + backward pass above its baseline (see `_harness.py`),
+times `--repeats` runs of the forward and of forward + backward after a warmup, and reports the medians.
+
+    python benchmarks/deep_chain.py                 # the table
+    python benchmarks/deep_chain.py --size small    # 50,000 elements, for smoke tests
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+# Run as a script, benchmarks/ is on sys.path: the harness is the file next to this one.
+from _harness import Entry, Suite, SummaryRow, Unit, backward_entry, distribution_version, main
+
+CHAIN_LENGTH = 200  # sin, * 1.0001, sin, * 1.0001, ...
+FACTOR = 1.0001
+SIZES = {"full": 1_000_000, "small": 50_000}
+
+
+def chain(x: Any, xp: Any) -> Any:
+    """The benchmarked function, written once for every library: `xp` is its NumPy-like namespace."""
+    for _ in range(CHAIN_LENGTH // 2):
+        x = xp.sin(x) * FACTOR
+    return xp.sum(x)
+
+
+def numpy_forward_backward(x: np.ndarray) -> tuple[float, np.ndarray]:
+    """The chain and its gradient by hand: a forward that keeps the input of each sin, then the backward."""
+    tape = []
+    for _ in range(CHAIN_LENGTH // 2):
+        tape.append(x)
+        x = np.sin(x) * FACTOR
+    value = np.sum(x)
+    g = np.ones_like(x)
+    for u in reversed(tape):
+        g = g * FACTOR * np.cos(u)  # d(1.0001 sin u) = 1.0001 cos u
+    return value, g
+
+
+def make_suite(size: str) -> Suite:
+    """The suite of the chain on SIZES[size] elements."""
+    n = SIZES[size]
+
+    def x0() -> np.ndarray:
+        return np.linspace(-1.0, 2.0, n)  # not symmetric: the sum of an odd chain would be 0
+
+    def bench_numpy() -> Entry:
+        """The floor: the raw NumPy forward, and the hand-written forward + backward."""
+        x = x0()
+        return Entry(
+            "numpy (by hand)",
+            np.__version__,
+            numpy_forward_backward(x),
+            forward=lambda: chain(x, np),
+            forward_backward=lambda: numpy_forward_backward(x),
+        )
+
+    def bench_minidiff() -> Entry:
+        import minidiff as md
+
+        x = md.Tensor(x0(), allow_grad=True)
+        return backward_entry("minidiff", md.__version__, lambda: chain(x, md), x)
+
+    def bench_torch() -> Entry:
+        import torch
+
+        torch.set_num_threads(1)
+        x = torch.tensor(x0(), dtype=torch.float64, requires_grad=True)
+        return backward_entry("torch (CPU)", torch.__version__, lambda: chain(x, torch), x, reset_grad=True)
+
+    def bench_autograd() -> Entry:
+        """HIPS autograd traces only inside `grad`: its forward column is the untraced autograd.numpy call."""
+        import autograd
+        import autograd.numpy as anp
+
+        x = x0()
+        value_and_grad = autograd.value_and_grad(lambda v: chain(v, anp))
+        return Entry(
+            "autograd",
+            distribution_version("autograd"),
+            value_and_grad(x),
+            forward=lambda: chain(x, anp),
+            forward_backward=lambda: value_and_grad(x),
+        )
+
+    def check(library: str, value: Any, grad: Any) -> None:
+        """Fail the run, rather than time a wrong answer, unless `value` and `grad` match the hand-written
+        backward."""
+        expected_value, expected_grad = numpy_forward_backward(x0())
+        np.testing.assert_allclose(value, expected_value, rtol=1e-8, err_msg=f"{library}: forward value")
+        scale = float(np.max(np.abs(expected_grad)))
+        np.testing.assert_allclose(
+            np.asarray(grad, dtype=np.float64), expected_grad, rtol=1e-8, atol=1e-8 * scale,
+            err_msg=f"{library}: gradient",
+        )
+
+    return Suite(
+        script=__file__,
+        description=__doc__.splitlines()[0],
+        benchmarks={"numpy": bench_numpy, "minidiff": bench_minidiff, "torch": bench_torch, "autograd": bench_autograd},
+        check=check,
+        unit=Unit(key="ms", label="ms", scale=1e3, digits=1),
+        intro=(
+            f"Deep chain: {CHAIN_LENGTH} ops alternating sin and * {FACTOR}, then a sum,",
+            f"on {n:,} float64 elements ({n * 8 / 1e6:g} MB per array).",
+        ),
+        numpy_note=(
+            "numpy (by hand): fwd is the raw NumPy forward (the floor), fwd+bwd a forward keeping the input of\n"
+            "each sin, then the backward walking them in reverse."
+        ),
+        config={"chain_length": CHAIN_LENGTH, "size": n, "dtype": "float64", "factor": FACTOR},
+        reference="numpy",
+        memory=True,
+        summary=(
+            SummaryRow(f"W6 deep chain, {n:,} elements", measure="peak", against="numpy", target=1.0),
+            SummaryRow(f"W6 deep chain, {n:,} elements", measure="fwd_bwd", against="numpy"),
+        ),
+        repeats=5,
+        warmup=1,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main(make_suite))
