@@ -36,7 +36,16 @@ def _transposed(x: Tensor, held: list[int]) -> Tensor:
 
 
 def _matmul(xp: Any, a: Any, b: Any) -> Any:
-    # NumPy's gufunc message names signatures, not sizes; say which axes disagree.
+    try:
+        return xp.matmul(a, b)
+    except ValueError:
+        _explain_matmul_mismatch(a, b)
+        raise
+
+
+def _explain_matmul_mismatch(a: Any, b: Any) -> None:
+    """Raise a ValueError saying which axes disagree (NumPy's gufunc message names
+    signatures, not sizes). Checked only after a failure: the checks cost ~2 us a call."""
     shape_a, shape_b = tuple(getattr(a, "shape", ())), tuple(getattr(b, "shape", ()))
     if not shape_a or not shape_b:
         raise ValueError("0-d operands are not allowed; use multiply to scale by a scalar")
@@ -49,7 +58,6 @@ def _matmul(xp: Any, a: Any, b: Any) -> Any:
     batch_a, batch_b = shape_a[:-2], shape_b[:-2]
     if any(n != m and 1 not in (n, m) for n, m in zip(reversed(batch_a), reversed(batch_b))):
         raise ValueError(f"the batch axes {batch_a} and {batch_b} (all but the last two) do not broadcast")
-    return xp.matmul(a, b)
 
 
 def _as_matrices(g: Tensor, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor, Tensor]:
