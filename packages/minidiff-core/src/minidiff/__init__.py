@@ -13,20 +13,43 @@ on first use; after that each is a plain function on this module.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from minidiff import plugins, random, utils
-from minidiff.backend import Backend, BackendUnavailable
-from minidiff.config import get_backend, reload_config, set_backend, use_backend
-from minidiff.custom import as_minidiff, create_op_func, custom_vjp
-from minidiff.dispatch import freeze
-from minidiff.functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from minidiff import plugins
 from minidiff.graph import FuncNode, enable_grad, is_grad_enabled, no_grad
-from minidiff.registry import Registry
 from minidiff.tensor import Tensor
+
+if TYPE_CHECKING:  # at run time these come from `__getattr__`, on first use
+    from minidiff import random, utils
+    from minidiff.backend import Backend, BackendUnavailable
+    from minidiff.config import get_backend, reload_config, set_backend, use_backend
+    from minidiff.custom import as_minidiff, create_op_func, custom_vjp
+    from minidiff.dispatch import freeze
+    from minidiff.functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+    from minidiff.registry import Registry
+
+# Names imported on first use, from the module that defines them. Deferring these modules
+# (and what they pull in: pluggy through dispatch/extend/hookspecs, dataclasses, tomllib)
+# took `import minidiff` from ~40 ms over `import numpy` to ~9 ms (1.55x to 1.12x its time,
+# benchmarks/import_time.py); the first op imports the plugin machinery anyway, but not
+# functional, custom, utils or random.
+_LAZY = {
+    **dict.fromkeys(("Backend", "BackendUnavailable"), "minidiff.backend"),
+    **dict.fromkeys(("get_backend", "reload_config", "set_backend", "use_backend"), "minidiff.config"),
+    **dict.fromkeys(("as_minidiff", "create_op_func", "custom_vjp"), "minidiff.custom"),
+    "freeze": "minidiff.dispatch",
+    **dict.fromkeys(
+        ("grad", "hessian", "hvp", "jacobian", "jvp", "value_and_grad", "vjp"), "minidiff.functional"
+    ),
+    "Registry": "minidiff.registry",
+}
+# Submodules `import minidiff` used to import, listed by `dir(minidiff)`; like any submodule,
+# `md.random` imports one on first use.
+_SUBMODULES = ("random", "utils")
 
 __version__ = "0.1.0"
 
@@ -64,6 +87,8 @@ def available_backends() -> list[str]:
     >>> "numpy" in available_backends()
     True
     """
+    from minidiff.backend import BackendUnavailable
+
     usable = []
     for name in plugins.backend_names():
         try:
@@ -76,6 +101,8 @@ def available_backends() -> list[str]:
 
 def _bind_ops(registry: Registry) -> None:
     """Put every public op on `minidiff` or its namespace module (`minidiff.linalg`)."""
+    from minidiff.dispatch import freeze
+
     this = sys.modules[__name__]
     for qualname, function in freeze(registry).items():
         op = function.op
@@ -101,6 +128,9 @@ def __getattr__(name: str) -> Any:
     # Ops appear here after the plugins load; the first lookup of one triggers the load.
     if name.startswith("__"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in _LAZY:
+        value = globals()[name] = getattr(importlib.import_module(_LAZY[name]), name)  # later lookups skip this
+        return value
     if importlib.util.find_spec(f"{__name__}.{name}") is not None:
         return importlib.import_module(f"{__name__}.{name}")  # a submodule, such as md.testing
     plugins.load()
@@ -114,4 +144,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     plugins.load()
-    return sorted(globals())
+    for module in {*_LAZY.values(), *(f"{__name__}.{name}" for name in _SUBMODULES)}:
+        importlib.import_module(module)  # lists the submodules that `import minidiff` once imported
+    return sorted({*globals(), *_LAZY})
