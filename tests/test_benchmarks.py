@@ -112,3 +112,22 @@ def test_peak_memory_sees_an_allocation() -> None:
     # 40 MB written to: all of it resident at the peak, on top of the baseline.
     peak = peak_memory_mb(lambda: np.ones(5_000_000).sum())
     assert 38 < peak < 60, peak
+
+
+def test_hessian_prints_both_sizes_and_checks_every_library(tmp_path: Path) -> None:
+    results = tmp_path / "hessian.json"
+    done = run("hessian.py", "--size", "small", "--repeats", "2", "--warmup", "0", "--json", str(results))
+    assert done.returncode == 0, done.stderr
+    # The two timed columns are the Hessian at the two sizes.
+    assert re.search(r"^library\s+version\s+n=5 ms\s+n=12 ms\s", done.stdout, re.MULTILINE), done.stdout
+    for row in (r"numpy \(closed form\)", r"minidiff \(vectorized=True\)", r"minidiff \(row by row\)"):
+        assert re.search(rf"^{row}\s+\S+\s+[\d.]+\s+[\d.]+\s", done.stdout, re.MULTILINE), done.stdout
+    written = json.loads(results.read_text())
+    by_library = {result["library"]: result for result in written["results"]}
+    for library in ("minidiff (vectorized=True)", "minidiff (row by row)"):
+        assert by_library[library]["fwd_ms"] > 0 and by_library[library]["fwd_bwd_ms"] > 0
+    assert written["config"]["sizes"] == [5, 12]
+    workloads = [row["workload"] for row in written["summary"]]
+    assert workloads == ["W4 Rosenbrock Hessian, n=5", "W4 Rosenbrock Hessian, n=12"]
+    assert written["summary"][1]["target"] == 1.0 and written["summary"][1]["against"] == "torch"
+    assert all(row["values"]["minidiff"] > 0 for row in written["summary"])

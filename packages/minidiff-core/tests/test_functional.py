@@ -323,6 +323,173 @@ def test_a_transform_in_a_loop_does_not_chain_graphs():
     assert isinstance(p, md.Tensor) and not p.allow_grad and p.node is None
 
 
+# ---------------------------------------------------------------------------- vectorized=True
+
+
+def rosenbrock(x):
+    """Written for a leading batch axis (`...`, axis=-1), as vectorized=True needs."""
+    return md.sum(100.0 * (x[..., 1:] - x[..., :-1] ** 2) ** 2 + (1.0 - x[..., :-1]) ** 2, axis=-1)
+
+
+def rosenbrock_hessian(x: np.ndarray) -> np.ndarray:
+    """The closed form, tridiagonal: term i, 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2, gives
+    d2/dx[i]^2 = 1200 x[i]^2 - 400 x[i+1] + 2, d2/dx[i+1]^2 = 200, d2/dx[i]dx[i+1] = -400 x[i]."""
+    diagonal = np.zeros_like(x)
+    diagonal[:-1] += 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
+    diagonal[1:] += 200.0
+    off = -400.0 * x[:-1]
+    return np.diag(diagonal) + np.diag(off, 1) + np.diag(off, -1)
+
+
+def sin_x2(x):
+    return md.sum(md.sin(x) * x**2, axis=-1)
+
+
+V = np.array([0.5, -1.0, 2.0])
+
+
+def matrix_input(w):
+    """A scalar function of a (2, 3) matrix, through a matrix-vector product."""
+    return md.sum(md.tanh(w @ V) ** 2, axis=-1) + md.sum(md.sin(w) * w, axis=(-2, -1))
+
+
+@pytest.mark.parametrize("n", [2, 7, 50])
+def test_vectorized_hessian_of_rosenbrock_is_the_closed_form(rng, n):
+    x = rng.uniform(-1.5, 1.5, n)
+    hessian = md.hessian(rosenbrock, vectorized=True)(x)
+    assert hessian.shape == (n, n) and hessian.dtype == np.float64 and not hessian.allow_grad
+    np.testing.assert_allclose(hessian.numpy(), rosenbrock_hessian(x), rtol=1e-12, atol=1e-10)
+
+
+def test_vectorized_results_in_several_chunks(rng, monkeypatch):
+    # room for three stacked copies of a (7,) float64 input: rows in chunks of 3, 3 and 1
+    monkeypatch.setattr(functional, "_CHUNK_BYTES", 3 * 7 * 8)
+    x = rng.uniform(-1.5, 1.5, 7)
+    assert functional._chunks(7, [md.Tensor(x)]) == [(0, 3), (3, 3), (6, 1)]
+    np.testing.assert_allclose(
+        md.hessian(rosenbrock, vectorized=True)(x).numpy(), rosenbrock_hessian(x), rtol=1e-12, atol=1e-10
+    )
+    f = lambda x: md.sin(x[..., 1:]) * x[..., :-1]  # noqa: E731
+    np.testing.assert_allclose(md.jacobian(f, vectorized=True)(x).numpy(), md.jacobian(f)(x).numpy(), rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "f, shape", [(sin_x2, (5,)), (matrix_input, (2, 3)), (lambda x: md.prod(md.cos(x), axis=-1), (4,))]
+)
+def test_vectorized_hessian_equals_the_row_by_row_one(rng, f, shape):
+    x = rng.uniform(-1.0, 1.0, shape)
+    vectorized = md.hessian(f, vectorized=True)(x).numpy()
+    assert vectorized.shape == shape + shape
+    np.testing.assert_allclose(vectorized, md.hessian(f)(x).numpy(), rtol=1e-12, atol=1e-12)
+    expected = numeric_gradient(as_numpy(md.grad(lambda x: md.sum(f(x)))), x)
+    np.testing.assert_allclose(vectorized, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_vectorized_jacobian_equals_the_row_by_row_one(rng):
+    a = rng.uniform(-1.0, 1.0, (2, 3))
+    gram = lambda a: a @ md.swapaxes(a, -1, -2)  # (2, 2) from (2, 3)  # noqa: E731
+    jac = md.jacobian(gram, vectorized=True)(a)
+    assert jac.shape == (2, 2, 2, 3)
+    np.testing.assert_allclose(jac.numpy(), md.jacobian(gram)(a).numpy(), rtol=1e-14)
+    np.testing.assert_allclose(jac.numpy(), numeric_gradient(as_numpy(gram), a), rtol=1e-7, atol=1e-9)
+    # a scalar output: the Jacobian is the gradient
+    np.testing.assert_allclose(
+        md.jacobian(sin_x2, vectorized=True)(a[0]).numpy(), md.grad(sin_x2)(a[0]).numpy(), rtol=1e-14
+    )
+
+
+def test_vectorized_with_tuple_argnums_tuple_outputs_and_unstacked_arguments():
+    x, y, w = np.array([1.0, 2.0]), np.array([0.5, -1.0, 3.0]), np.array([2.0, 3.0])
+    f = lambda x, y: (x[..., :, None] * y[..., None, :], md.sum(x**2, axis=-1) * y[..., 0])  # noqa: E731
+    vectorized = md.jacobian(f, argnums=(0, 1), vectorized=True)(x, y)
+    for got_blocks, expected_blocks in zip(vectorized, md.jacobian(f, argnums=(0, 1))(x, y)):
+        for got, expected in zip(got_blocks, expected_blocks):
+            assert got.shape == expected.shape
+            np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-14)
+    g = lambda x, y: md.sum(x**2 * y[..., :2] ** 3, axis=-1)  # noqa: E731
+    (hxx, hxy), (hyx, hyy) = md.hessian(g, argnums=(0, 1), vectorized=True)(x, y)
+    np.testing.assert_allclose(hxx.numpy(), np.diag(2 * y[:2] ** 3))
+    np.testing.assert_allclose(hxy.numpy(), np.c_[np.diag(6 * x * y[:2] ** 2), [0.0, 0.0]])
+    np.testing.assert_allclose(hyx.numpy(), hxy.numpy().T)
+    np.testing.assert_allclose(hyy.numpy(), np.diag([*(6 * x**2 * y[:2]), 0.0]))
+    # the argument that is not differentiated is passed as it is, not stacked
+    h = md.hessian(lambda x, w: md.sum(w * x**3, axis=-1), vectorized=True)(x, w)
+    np.testing.assert_allclose(h.numpy(), np.diag(6 * w * x))
+
+
+@pytest.mark.parametrize(
+    "f, error",
+    [
+        # the workload as written without `...` and axis: it slices and sums the copies
+        (lambda x: md.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2), r"returned shape \(\)"),
+        # a reduction over the leading axis: the stack's length differs from the input's, so the shape is wrong
+        (lambda x: md.sum(x**3, axis=0), r"returned shape \(5,\), not \(6,\)"),
+        (lambda x: md.sum(x**3) * md.ones(x.shape[:-1]), "differ from its value on the input itself"),
+    ],
+)
+def test_a_function_that_is_not_vectorized_is_refused(f, error):
+    x = np.array([0.1, 0.2, 0.3, 0.4, 0.5])
+    assert md.hessian(f)(x).shape == (5, 5)  # fine without vectorized=True
+    with pytest.raises(ValueError, match=f"not vectorized over a leading axis: .*{error}"):
+        md.hessian(f, vectorized=True)(x)
+
+
+def test_a_jacobian_that_is_not_vectorized_is_refused():
+    x = np.array([1.0, 2.0, 4.0])
+    # the right shape, but the mean runs over the copies
+    with pytest.raises(ValueError, match="not vectorized over a leading axis: .*differ"):
+        md.jacobian(lambda x: x - md.mean(x, axis=0), vectorized=True)(x)
+    # A @ x with a square A: on the stack, A @ X fails (the stack is not 3 long)
+    a = np.arange(9.0).reshape(3, 3)
+    with pytest.raises(ValueError, match=r"not vectorized over a leading axis: it fails on stacked copies .*\(4, 3\)"):
+        md.jacobian(lambda x: md.Tensor(a) @ x, vectorized=True)(x)
+    np.testing.assert_allclose(md.jacobian(lambda x: x @ md.Tensor(a.T), vectorized=True)(x).numpy(), a)
+    with pytest.raises(ValueError, match="scalar output"):
+        md.hessian(lambda x: x * 2.0, vectorized=True)(x)
+    with pytest.raises(TypeError):
+        md.hessian(rosenbrock, 0, True)  # keyword-only
+
+
+def test_vectorized_hessian_at_higher_order(rng):
+    x = rng.uniform(-1.0, 1.0, 4)
+    third = md.jacobian(md.hessian(rosenbrock, vectorized=True))(x).numpy()
+    np.testing.assert_allclose(third, numeric_gradient(rosenbrock_hessian, x), rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(
+        md.jacobian(md.hessian(sin_x2, vectorized=True))(x).numpy(), md.jacobian(md.hessian(sin_x2))(x).numpy(),
+        rtol=1e-12, atol=1e-12,
+    )
+    gradcheck(md.hessian(sin_x2, vectorized=True), x)
+    gradcheck(md.jacobian(lambda x: md.sin(x) * x[..., ::-1], vectorized=True), x)
+
+
+def test_vectorized_results_carry_a_graph_only_when_something_outside_needs_it():
+    x = md.Tensor([1.0, 2.0], allow_grad=True)
+    h = md.hessian(lambda x: md.sum(x**4, axis=-1), vectorized=True)(x)  # diag(12 x^2)
+    assert h.allow_grad
+    md.sum(h).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [24.0, 48.0])
+    w = md.Tensor([2.0, 3.0], allow_grad=True)
+    h = md.hessian(lambda x: md.sum(w * x**3, axis=-1), vectorized=True)(np.array([1.0, -1.0]))
+    md.sum(h).backward()  # the sum of diag(6 w x) is 6 <w, x>
+    np.testing.assert_allclose(w.grad.numpy(), [6.0, -6.0])
+    plain = md.hessian(rosenbrock, vectorized=True)(np.ones(3))
+    assert not plain.allow_grad and plain.node is None
+    # under no_grad: a plain result, and the caller's graph that f closes over survives
+    v = md.Tensor([1.0, 2.0], allow_grad=True)
+    u = v * 2.0
+    with md.no_grad():
+        j = md.jacobian(lambda x: u * x**2, vectorized=True)(np.ones(2))
+    assert not j.allow_grad
+    np.testing.assert_allclose(j.numpy(), np.diag([4.0, 8.0]))
+    md.sum(u).backward()
+    np.testing.assert_allclose(v.grad.numpy(), [2.0, 2.0])
+
+
+def test_vectorized_of_an_empty_input():
+    assert md.hessian(lambda x: md.sum(x**2, axis=-1), vectorized=True)(np.ones(0)).shape == (0, 0)
+    assert md.jacobian(lambda x: x[..., :0], vectorized=True)(np.ones(2)).shape == (0, 2)
+
+
 def test_docstring_examples_run():
     result = doctest.testmod(functional, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 10
