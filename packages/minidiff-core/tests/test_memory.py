@@ -31,17 +31,6 @@ def make_probe(callback):
     return bind(op, {})
 
 
-@pytest.fixture
-def no_gc():
-    """Reference counting alone must free the graph: no cycles left for the collector."""
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def test_intermediates_die_right_after_backward(no_gc):
     x = md.Tensor(np.linspace(-1, 1, 5), allow_grad=True)
     a = md.exp(x)

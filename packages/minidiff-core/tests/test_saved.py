@@ -4,7 +4,6 @@ make a gradient wrong: in-place changes to a kept buffer are still caught."""
 from __future__ import annotations
 
 import functools
-import gc
 import weakref
 
 import numpy as np
@@ -15,16 +14,6 @@ from minidiff.engine import grad
 from minidiff.extend import Op
 from minidiff.graph import FuncNode
 from minidiff.saved import KEEP_ALL, rule_reads
-
-
-@pytest.fixture
-def no_gc():
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def test_scaling_by_a_constant_keeps_nothing_of_its_input(no_gc):
