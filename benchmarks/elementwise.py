@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 # Run as a script, benchmarks/ is on sys.path: the harness is the file next to this one.
-from _harness import Entry, Suite, SummaryRow, Unit, backward_entry, distribution_version, main
+from _chain import chain_benchmarks
+from _harness import Suite, SummaryRow, Unit, main
 
 CYCLE = ("* 1.5", "+ (-1)", "sin", "exp", "tanh")
 CHAIN_LENGTH = 20  # a whole number of cycles
@@ -60,61 +61,12 @@ def make_suite(size: str) -> Suite:
     def x0() -> np.ndarray:
         return np.linspace(-1.0, 1.0, n)
 
-    def bench_numpy() -> Entry:
-        """The floor: the raw NumPy forward, and the hand-written forward + backward."""
-        x = x0()
-        return Entry(
-            "numpy (by hand)",
-            np.__version__,
-            numpy_forward_backward(x),
-            forward=lambda: chain(x, np),
-            forward_backward=lambda: numpy_forward_backward(x),
-        )
-
-    def bench_minidiff() -> Entry:
-        import minidiff as md
-
-        x = md.Tensor(x0(), allow_grad=True)
-        return backward_entry("minidiff", md.__version__, lambda: chain(x, md), x)
-
-    def bench_torch() -> Entry:
-        import torch
-
-        torch.set_num_threads(1)
-        x = torch.tensor(x0(), dtype=torch.float64, requires_grad=True)
-        return backward_entry("torch (CPU)", torch.__version__, lambda: chain(x, torch), x, reset_grad=True)
-
-    def bench_autograd() -> Entry:
-        """HIPS autograd traces only inside `grad`: its forward column is the untraced autograd.numpy call."""
-        import autograd
-        import autograd.numpy as anp
-
-        x = x0()
-        value_and_grad = autograd.value_and_grad(lambda v: chain(v, anp))
-        return Entry(
-            "autograd",
-            distribution_version("autograd"),
-            value_and_grad(x),
-            forward=lambda: chain(x, anp),
-            forward_backward=lambda: value_and_grad(x),
-        )
-
-    def check(library: str, value: Any, grad: Any) -> None:
-        """Fail the run, rather than time a wrong answer, unless `value` and `grad` match the hand-written
-        backward."""
-        expected_value, expected_grad = numpy_forward_backward(x0())
-        assert np.isfinite(value) and np.all(np.isfinite(grad)), f"{library}: the chain overflowed"
-        np.testing.assert_allclose(value, expected_value, rtol=1e-8, err_msg=f"{library}: forward value")
-        scale = float(np.max(np.abs(expected_grad)))
-        np.testing.assert_allclose(
-            np.asarray(grad, dtype=np.float64), expected_grad, rtol=1e-8, atol=1e-8 * scale,
-            err_msg=f"{library}: gradient",
-        )
+    benchmarks, check = chain_benchmarks(x0, chain, numpy_forward_backward)
 
     return Suite(
         script=__file__,
         description=__doc__.splitlines()[0],
-        benchmarks={"numpy": bench_numpy, "minidiff": bench_minidiff, "torch": bench_torch, "autograd": bench_autograd},
+        benchmarks=benchmarks,
         check=check,
         unit=Unit(key="ms", label="ms", scale=1e3, digits=1),
         intro=(
