@@ -34,7 +34,7 @@ DISTRIBUTIONS = [
     "packages/minidiff-mlx",
     ".",
 ]
-DEV_TOOLS = ["pytest>=8"]
+DEV_TOOLS = ["pytest>=8", "hypothesis>=6"]
 
 
 def _fingerprint() -> str:
