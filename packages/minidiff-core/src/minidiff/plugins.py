@@ -38,6 +38,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "minidiff.ops.shape",
     "minidiff.ops.linear",
     "minidiff.ops.numpy_extras",
+    "minidiff.ops.arrangement",
+    "minidiff.ops.statistics",
+    "minidiff.ops.special",
 )
 
 _HOOKS = ("minidiff_register_backends", "minidiff_register_ops", "minidiff_register_kernels")
