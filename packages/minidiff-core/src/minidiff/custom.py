@@ -85,8 +85,8 @@ class custom_vjp:
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
         self._signature = _signature_of(fun)
-        # The op the graph records: its one rule asks `bwd` (once per cotangent) for the
-        # gradient of each input.
+        # The op the graph records: its one (variadic) rule asks `bwd` for the cotangents
+        # of all the inputs at once.
         name = getattr(fun, "__name__", "custom_vjp")
         self.op = Op(name, forward=fun, vjp=_custom_rule, nargs=None, doc=fun.__doc__ or "")
 
@@ -149,34 +149,21 @@ class custom_vjp:
 
 
 class _Call:
-    """One call of a custom_vjp function, kept in its graph node: what `bwd` needs, and
-    the cotangents of the last `g` (computed once, handed out one input at a time)."""
+    """One call of a custom_vjp function, kept in its graph node: what `bwd` needs. It keeps
+    no state between backward passes, so a pass that failed can simply be run again."""
 
-    __slots__ = ("function", "nondiff", "residuals", "g", "cotangents", "remaining")
+    __slots__ = ("function", "nondiff", "residuals")
 
     def __init__(self, function: custom_vjp, nondiff: tuple, residuals: Any) -> None:
         self.function = function
         self.nondiff = nondiff
         self.residuals = residuals
-        self.g: Tensor | None = None
-        self.cotangents: tuple = ()
-        self.remaining = 0
 
     def __repr__(self) -> str:
         return f"<call of {self.function.op.name}>"
 
-    def cotangent(self, argnum: int, g: Tensor, inputs: tuple) -> Tensor | None:
-        if self.g is not g:
-            self.g = g
-            self.cotangents = self._backward(g, inputs)
-            self.remaining = sum(1 for x in inputs if isinstance(x, Tensor) and x.allow_grad)
-        gx = self.cotangents[argnum]
-        self.remaining -= 1
-        if self.remaining <= 0:  # every input has its share: let go of g and the results
-            self.g, self.cotangents = None, ()
-        return gx
-
-    def _backward(self, g: Tensor, inputs: tuple) -> tuple:
+    def backward(self, g: Tensor, inputs: tuple) -> tuple:
+        """Every input's cotangent for the output's cotangent `g`: `bwd`'s, checked against the inputs."""
         name = self.function.op.name
         bwd = self.function.bwd
         assert bwd is not None
@@ -202,8 +189,9 @@ class _Call:
         return tuple(fitted)
 
 
-def _custom_rule(argnum: int, g: Tensor, ans: Tensor, *inputs: Any, call: _Call) -> Tensor | None:
-    return call.cotangent(argnum, g, inputs)
+def _custom_rule(g: Tensor, ans: Tensor, *inputs: Any, call: _Call) -> tuple:
+    """The op's one (variadic) rule: `bwd`, called once per backward pass, gives every input's cotangent."""
+    return call.backward(g, inputs)
 
 
 def _broadcasts_down(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:

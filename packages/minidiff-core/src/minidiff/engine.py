@@ -3,13 +3,16 @@
 1. Order the tensors the root depends on topologically, iteratively (no recursion, so a
    chain of 100,000 ops is fine).
 2. Walk them from the root back: each node's VJP rules map the cotangent `g` of its
-   output to its inputs; the engine fits each result to its input's shape and dtype
+   output to its inputs (one rule per input, or, for a variadic op such as `concatenate`,
+   one call of its single rule for all its inputs); the engine fits each result to its input's shape and dtype
    (undoing broadcasting once, here, instead of in every rule) and sums contributions
    from every use of a tensor (`x * x` gets both).
 3. First-order passes run the rules with grad mode off and release each node's saved
    inputs and each intermediate cotangent as soon as they are consumed, so peak memory
    stays near the forward's. With `allow_higher_order=True` the rules are recorded like
    any other computation and the graph is kept, so the gradients can be differentiated.
+4. Every gradient handed out (a leaf's `.grad`, a result of `grad`) has its own array:
+   never the caller's seed nor another's gradient, so changing one in place changes no other.
 """
 
 from __future__ import annotations
@@ -38,16 +41,11 @@ def backward(
     seed = _seed(root, grad)
     leaf_grads, _ = _run(root, seed, allow_higher_order, retain_graph or allow_higher_order, ())
     given: set[int] = set()
-    for leaf, g in leaf_grads.values():
-        if not allow_higher_order and (g is seed or id(g) in given or not g.backend.owns(g.data)):
-            # each .grad gets its own writable array: `g` may also be another leaf's
-            # gradient, the caller's seed, or a read-only broadcast view
-            g = make_tensor(g.backend.array(g.data), g.backend, None)
-        given.add(id(g))
-        if reset_grads or leaf.grad is None:
-            leaf.grad = g
-        else:
-            with _grad_mode(allow_higher_order):
+    with _grad_mode(allow_higher_order):
+        for leaf, g in leaf_grads.values():
+            if reset_grads or leaf.grad is None:
+                leaf.grad = _own(g, seed, given, allow_higher_order)
+            else:
                 leaf.grad = leaf.grad + g
 
 
@@ -74,14 +72,29 @@ def grad(
         leaf_grads: dict = {}
         captured: dict = {}
     else:
-        leaf_grads, captured = _run(
-            output, _seed(output, seed), allow_higher_order, retain_graph or allow_higher_order, wanted
-        )
+        seed = _seed(output, seed)
+        leaf_grads, captured = _run(output, seed, allow_higher_order, retain_graph or allow_higher_order, wanted)
     result = []
+    given: set[int] = set()
     for x in inputs:
         found = captured.get(id(x.node)) if x.node is not None else leaf_grads.get(id(x), (None, None))[1]
-        result.append(found if found is not None else make_tensor(x.backend.xp.zeros_like(x.data), x.backend, None))
+        if found is None:
+            result.append(make_tensor(x.backend.xp.zeros_like(x.data), x.backend, None))
+        else:
+            with _grad_mode(allow_higher_order):
+                result.append(_own(found, seed, given, allow_higher_order))
     return tuple(result)
+
+
+def _own(g: Tensor, seed: Any, given: set[int], higher_order: bool) -> Tensor:
+    """`g`, or a copy of it when it is the caller's seed, a gradient already handed out
+    (`a + b` sends the same cotangent to both), or a read-only broadcast view, so that no
+    two results share an array and an in-place change to one leaves the others alone.
+    For a higher order the copy is an op (`positive`), so it stays in the graph."""
+    if g is seed or id(g) in given or not g.backend.owns(g.data):
+        g = ops.positive(g) if higher_order else make_tensor(g.backend.array(g.data), g.backend, None)
+    given.add(id(g))
+    return g
 
 
 def _seed(root: Tensor, grad: Any) -> Tensor:
@@ -116,6 +129,10 @@ def _run(
                 inputs, params, versions, rules = node.inputs, node.params, node.versions, node.op.vjp
                 ans = None if node.ans is None else _output(node, higher_order)
                 per_argument = type(rules) is tuple
+                if not per_argument:
+                    # a variadic op's one rule gives every input's cotangent in one call
+                    # (a call per input would cost O(n) each, O(n^2) for n inputs)
+                    cotangents = _variadic(node, rules(g, ans, *inputs, **params))
                 for i, x in enumerate(inputs):
                     if type(x) is FuncNode:
                         # a computed operand whose values no rule reads: only its node was kept
@@ -134,7 +151,7 @@ def _run(
                             continue
                         gx = rule(g, ans, *inputs, **params) if params else rule(g, ans, *inputs)
                     else:
-                        gx = rules(i, g, ans, *inputs, **params)
+                        gx = cotangents[i]
                     if gx is None:
                         continue
                     # inlined test: most cotangents already fit, and a call per input costs
@@ -152,6 +169,17 @@ def _run(
             if not retain:
                 node.release()
     return leaf_grads, captured
+
+
+def _variadic(node: FuncNode, cotangents: Any) -> Sequence[Tensor | None]:
+    """A variadic rule's result, checked to hold one cotangent per input."""
+    if not isinstance(cotangents, (tuple, list)) or len(cotangents) != len(node.inputs):
+        got = f"{len(cotangents)} items" if isinstance(cotangents, (tuple, list)) else type(cotangents).__name__
+        raise TypeError(
+            f"the gradient rule of {node.op.qualname!r} (a variadic op) must return a tuple with one "
+            f"cotangent (or None) per input, {len(node.inputs)} in all; it returned {got}"
+        )
+    return cotangents
 
 
 def _output(node: FuncNode, higher_order: bool) -> Tensor:

@@ -88,8 +88,8 @@ def _packed_rules(op: Op) -> Any:
     if not isinstance(op.vjp, tuple):
         variadic = op.vjp
 
-        def variadic_rule(argnum: int, g: Tensor, ans: Tensor, *inputs: Any, _layout: list, **params: Any) -> Any:
-            return variadic(argnum, unpack(g, _layout), unpack(ans, _layout), *inputs, **params)
+        def variadic_rule(g: Tensor, ans: Tensor, *inputs: Any, _layout: list, **params: Any) -> Any:
+            return variadic(unpack(g, _layout), unpack(ans, _layout), *inputs, **params)
 
         return variadic_rule
     return tuple(None if rule is None else _packed_rule(rule) for rule in op.vjp)

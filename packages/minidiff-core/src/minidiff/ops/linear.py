@@ -163,7 +163,16 @@ def _einsum_specs(subscripts: str, ndims: list[int]) -> tuple[list[str], str]:
     return specs, output
 
 
-def _einsum_vjp(argnum: int, g: Tensor, ans: Tensor, *operands: Any, subscripts: str) -> Tensor:
+def _einsum_vjp(g: Tensor, ans: Tensor, *operands: Any, subscripts: str) -> list[Tensor | None]:
+    """Every operand's gradient (None for one that takes none), from `_einsum_operand_vjp`."""
+    specs, output = _einsum_specs(subscripts, [_ndim(x) for x in operands])
+    return [
+        _einsum_operand_vjp(i, g, operands, specs, output) if isinstance(x, Tensor) and x.allow_grad else None
+        for i, x in enumerate(operands)
+    ]
+
+
+def _einsum_operand_vjp(argnum: int, g: Tensor, operands: tuple, specs: list[str], output: str) -> Tensor:
     """The gradient for operand `argnum`: einsum of `g` with the other operands into that
     operand's subscripts.
 
@@ -173,7 +182,6 @@ def _einsum_vjp(argnum: int, g: Tensor, ans: Tensor, *operands: Any, subscripts:
     summed out: the gradient is constant along it, returned as a size-1 axis that the
     engine broadcasts.
     """
-    specs, output = _einsum_specs(subscripts, [_ndim(x) for x in operands])
     x, spec = operands[argnum], specs[argnum]
     fresh = (c for c in string.ascii_letters if c not in "".join(specs) + output)
     target, ties, identities = "", [], []
