@@ -4,6 +4,14 @@
 operands → one backend → the backend's forward kernel on raw arrays → a Tensor, with a
 `FuncNode` when grad mode is on and an operand allows grad. No hook, no registry lookup
 and no per-call dict building on the way: that is what keeps per-op overhead low.
+
+Two rules hold for every recorded node, checked here once rather than in each op:
+
+- a result whose dtype is integer or bool gets no node and does not allow grad (a cast
+  `x.astype(int)` is a constant as far as derivatives go, like `floor(x)`);
+- a node keeps private copies of array-valued parameters (index arrays, masks, `repeat`
+  counts, `tile` reps, a Tensor used as an index): the caller may change theirs after the
+  call, and backward must see the values the forward used.
 """
 
 from __future__ import annotations
@@ -23,6 +31,19 @@ from minidiff.tensor import Tensor, make_tensor, version_of
 # Python numbers stay weak scalars, passed to kernels as they are, so `float32 * 2.0`
 # stays float32 exactly as in NumPy.
 _WEAK_SCALARS = (int, float, bool, complex)
+
+#: types of parameter values nothing can change after the call: a node keeps them as they are
+_IMMUTABLE = frozenset({int, float, bool, complex, str, type(None), type(Ellipsis), type})
+
+#: whether a result of each dtype (a backend's own dtype object) can carry a gradient: not
+#: when it holds integers or bools. Filled on first sight of a dtype; a dict lookup is
+#: cheaper than asking the backend each time (MLX dtypes have no `.kind`).
+_TAKES_GRAD: dict[Any, bool] = {}
+
+
+def _learn_dtype(backend: Any, dtype: Any) -> bool:
+    takes = _TAKES_GRAD[dtype] = backend.host_dtype(dtype).kind not in "biu"
+    return takes
 
 
 class _Kernels(dict):
@@ -70,7 +91,9 @@ def bind(op: Op, overrides: dict[str, Callable[..., Any]]) -> Callable[..., Any]
         function = _signature(op, kernels)
     function.__name__ = op.name
     function.__qualname__ = op.name
-    function.__doc__ = op.doc or f"minidiff's {op.qualname}: NumPy's semantics, differentiable where defined."
+    from minidiff.signatures import describe  # imported here: the rest of dispatch does not need it
+
+    describe(function, op)  # __signature__ and __doc__ from the declaration
     function.op = op  # type: ignore[attr-defined]
     return function
 
@@ -112,7 +135,13 @@ def _signature(op: Op, kernels: _Kernels) -> Callable[..., Any]:
 def _unary_fast_path(
     op: Op, kernels: _Kernels, reads: RuleReads | None, apply: Callable[[tuple, dict], Tensor]
 ) -> Callable[..., Any]:
-    """`md.sin(x)` on a Tensor skips the generic operand handling."""
+    """`md.sin(x)` on a Tensor skips the generic operand handling.
+
+    No dtype check here: a differentiable op without parameters maps a floating `x` (the
+    only kind that allows grad) to a floating result (`sin`, `exp`, `abs`, `negative`, ...),
+    so the result may always take the node. An op that can produce integers or bools from a
+    float either has no rules (`floor`, `sign`, comparisons: never recorded) or takes a
+    parameter (`astype`'s dtype), and then the other paths check."""
     differentiable = reads is not None
     keep_ans = differentiable and reads.keeps(0, (True,))
     keep_x = differentiable and reads.keeps(1, (True,))
@@ -139,7 +168,13 @@ def _binary_fast_path(
     op: Op, kernels: _Kernels, reads: RuleReads | None, apply: Callable[[tuple, dict], Tensor]
 ) -> Callable[..., Any]:
     """`x * y` and `x * 1.5` on Tensors skip the generic operand handling; anything else
-    (other operand types, two backends, a kernel error to explain) takes `apply`."""
+    (other operand types, two backends, a kernel error to explain) takes `apply`.
+
+    No dtype check here: a node is recorded only when an operand allows grad, so is
+    floating, and NumPy's promotion of a floating operand with anything numeric is floating
+    (or complex): `x * int_tensor`, `x + True` and `x ** 2` are all floats. The ops whose
+    results are integers or bools from floats (`floor_divide`, comparisons, bitwise ops)
+    have no rules and never record."""
     differentiable = reads is not None
     # what to keep (output, x, y), indexed [x takes a gradient][y takes one]: `x * 1.5` keeps
     # nothing. Nested tuples indexed by bools: cheaper than a dict keyed by pairs.
@@ -204,12 +239,20 @@ def _unary_with_params_fast_path(
             data = kernels[backend](x.data, **params)
         except ValueError:
             return apply((x,), params)  # the generic path explains the error
+        out = make_tensor(data, backend, None)
+        node = None
         if differentiable and x.allow_grad and grad_enabled.get():
-            kept = x if keep_x or x.node is None else x.node.as_input(x)
-            node = FuncNode(op, (kept,), params, (x._version[0],))
-            out = make_tensor(data, backend, node)
-        else:
-            node, out = None, make_tensor(data, backend, None)
+            # `astype(x, int)`: an integer or bool result is a constant, with no node
+            dtype = out.data.dtype
+            takes_grad = _TAKES_GRAD.get(dtype)
+            if takes_grad or (takes_grad is None and _learn_dtype(backend, dtype)):
+                for value in params.values():
+                    if type(value) not in _IMMUTABLE:  # an index array, a list of counts, ...
+                        params = _frozen_params(params, backend)
+                        break
+                kept = x if keep_x or x.node is None else x.node.as_input(x)
+                node = out.node = FuncNode(op, (kept,), params, (x._version[0],))
+                out.allow_grad = True
         base = getattr(data, "base", None)
         if base is not None:
             _share_version_with_viewed_input(out, base, (x,))
@@ -274,22 +317,93 @@ def _apply(op: Op, kernels: _Kernels, reads: RuleReads | None, operands: tuple, 
         except Exception:
             explained = ValueError(message)
         raise explained from exc
+    out = make_tensor(data, backend, None)
     node = None
     differentiated = tuple(isinstance(a, Tensor) and a.allow_grad for a in inputs) if reads is not None else ()
-    if reads is not None and grad_enabled.get() and any(differentiated):
+    if reads is not None and grad_enabled.get() and any(differentiated) and _takes_grad(backend, out.data.dtype):
         versions = tuple(version_of(a) if isinstance(a, Tensor) else 0 for a in inputs)
         kept = tuple(
             a.node.as_input(a) if isinstance(a, Tensor) and a.node is not None and not reads.keeps(1 + i, differentiated) else a
             for i, a in enumerate(inputs)
         )
-        node = FuncNode(op, kept, params, versions)
-    out = make_tensor(data, backend, node)
+        node = out.node = FuncNode(op, kept, _frozen_params(params, backend) if params else params, versions)
+        out.allow_grad = True
     base = getattr(data, "base", None)
     if base is not None:
         _share_version_with_viewed_input(out, base, inputs)
     if node is not None and reads.keeps(0, differentiated):
         node.keep_output(out)  # after sharing: a view's counter is its input's
     return out
+
+
+def _takes_grad(backend: Any, dtype: Any) -> bool:
+    """Whether a result of `dtype` can carry a gradient: not when it holds integers or bools."""
+    takes_grad = _TAKES_GRAD.get(dtype)
+    return _learn_dtype(backend, dtype) if takes_grad is None else takes_grad
+
+
+def _frozen_params(params: dict, backend: Any) -> dict:
+    """`params` as a node keeps them: every value a later write could change (an index
+    array, a boolean mask, a list of `repeat` counts, a Tensor used as an index) replaced by
+    a private copy, since the forward has used the values and backward must see the same
+    ones. The dict itself is returned when nothing needed copying (`axis=0`, `shape=(2, 3)`,
+    a key of slices and ints), which is the common case and costs no copy.
+
+    >>> import numpy as np
+    >>> idx = np.array([0, 2])
+    >>> kept = _frozen_params({"key": idx, "axis": 0}, None)
+    >>> idx[0] = 1
+    >>> kept["key"].tolist(), kept["axis"]
+    ([0, 2], 0)
+    """
+    frozen = None
+    for name, value in params.items():
+        if type(value) in _IMMUTABLE:
+            continue
+        copy = _frozen(value, backend)
+        if copy is not value:
+            if frozen is None:
+                frozen = dict(params)
+            frozen[name] = copy
+    return params if frozen is None else frozen
+
+
+def _frozen(value: Any, backend: Any) -> Any:
+    """`value`, or a copy of it that later writes to `value` cannot reach."""
+    kind = type(value)
+    if kind is tuple:
+        for item in value:  # a shape or a key of ints and slices: nothing to copy, no new tuple
+            item_kind = type(item)
+            if item_kind in _IMMUTABLE or (item_kind is slice and _plain_slice(item)):
+                continue
+            break
+        else:
+            return value
+        return tuple([_frozen(item, backend) for item in value])
+    if kind is slice:
+        return value if _plain_slice(value) else slice(*[_frozen(p, backend) for p in (value.start, value.stop, value.step)])
+    if kind in _IMMUTABLE or isinstance(value, (np.generic, np.dtype)):
+        return value
+    if isinstance(value, Tensor):
+        return make_tensor(value.backend.array(value.data), value.backend, None)
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return [_frozen(item, backend) for item in value]  # a list itself can change: always copied
+    if isinstance(value, dict):
+        return {k: _frozen(v, backend) for k, v in value.items()}
+    if isinstance(value, tuple):  # a named tuple
+        items = [_frozen(item, backend) for item in value]
+        if all(a is b for a, b in zip(items, value)):
+            return value
+        return kind(*items) if hasattr(value, "_fields") else kind(items)
+    if backend is not None and isinstance(value, backend.array_types):
+        return backend.array(value)  # a copy, as `Backend.array` promises
+    return value  # anything else (a dtype, a callable) is kept as it is
+
+
+def _plain_slice(key: slice) -> bool:
+    return type(key.start) in _IMMUTABLE and type(key.stop) in _IMMUTABLE and type(key.step) in _IMMUTABLE
 
 
 def _share_version_with_viewed_input(out: Tensor, base: Any, inputs: tuple) -> None:
