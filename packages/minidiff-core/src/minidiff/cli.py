@@ -107,7 +107,11 @@ def check(name: str, backends: list[str]) -> int:
     import tempfile
     from pathlib import Path
 
-    import pytest
+    try:
+        import pytest
+    except ModuleNotFoundError:  # pytest comes with the `test` extra, not with minidiff itself
+        print('minidiff check needs pytest, which is not installed: pip install "minidiff[test]"', file=sys.stderr)
+        return 2
 
     from minidiff.testing.suites import pack_ops
 
