@@ -14,18 +14,49 @@ import numpy as np
 
 import minidiff as md
 from minidiff.extend import Op, Sample, hookimpl, sample
+from minidiff.tensor import Tensor
 
 # Where a function's derivative blows up (log at 0, arcsin at ±1), samples keep away.
 POSITIVE = (0.2, 3.0)
 OPEN_UNIT = (-0.9, 0.9)
+# Exact zeros in a base, where x**0, x**1 and x**3 are smooth but y x**(y-1) is 0 * inf.
+_ZERO_BASE = np.array([[0.0, 0.5, -1.5], [1.2, 0.0, -0.3]])
 
 
 def _power_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    """d/dx x**y = y x**(y-1). For x ** 2, the commonest power, 2 x skips a second power
-    op in every pass (about a fifth of a vectorized Rosenbrock Hessian's time)."""
-    if type(y) in (int, float) and y == 2:
-        return g * (2 * x)
-    return g * y * x ** (y - 1)
+    """d/dx x**y = y x**(y-1).
+
+    At x = 0 with y = 0 that formula is 0 * inf, but x**0 is the constant 1: its derivative
+    is 0 (PyTorch and HIPS autograd give 0; JAX gives 0 for an int exponent, NaN for 0.0).
+    A Python exponent 0 returns zeros. A tensor exponent is masked where x = 0 and y = 0
+    only, so the formula stays exact elsewhere (at y = 0 with x != 0 its y-derivative is
+    1/x); inside the mask the exponent is read as 1, so the masked branch holds no inf
+    whose zero cotangent would make 0 * inf at the next order. The second derivative of
+    x**1 at 0 then comes out 0, from the exponent-0 case.
+    For x ** 2, the commonest power, 2 x skips a second power op in every pass (about a
+    fifth of a vectorized Rosenbrock Hessian's time).
+    """
+    if not isinstance(y, Tensor):
+        if y == 2:
+            return g * (2 * x)
+        if y == 0:
+            return md.zeros_like(g)
+        return g * y * x ** (y - 1)
+    at_zero = (x == 0) & (y == 0)
+    return g * md.where(at_zero, 0.0, y * x ** (md.where(at_zero, 1, y) - 1))
+
+
+def _power_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    """d/dy x**y = x**y log x.
+
+    At x = 0, 0**y is 0 for every y > 0, so its y-derivative is 0; at y = 0, where 0**y
+    jumps from 1, PyTorch's convention 0 is kept (JAX and HIPS autograd give 0 at both).
+    `log` reads 1 there instead of 0, so no 0 * -inf appears, at any order. For x < 0, log x is NaN and so is the
+    gradient (PyTorch and JAX give NaN as well): x**y is not real for non-integer y near it.
+    """
+    flat = (y >= 0) & (x == 0)
+    return g * ans * md.log(md.where(flat, 1.0, x))
+
 
 def unary(name: str, rule, domain: tuple[float, float] = (-2.0, 2.0)) -> Op:
     samples = (sample((3, 4), domain=domain), sample((), domain=domain))
@@ -83,13 +114,19 @@ DIFFERENTIABLE = [
     binary("subtract", lambda g, ans, x, y: g, lambda g, ans, x, y: -g),
     binary("multiply", lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x),
     binary("divide", lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y, POSITIVE),
-    # d/dy x**y = x**y log x: real only for x > 0, NaN elsewhere, as in PyTorch.
     binary(
         "power",
         _power_vjp_x,
-        lambda g, ans, x, y: g * ans * md.log(x),
+        _power_vjp_y,
         POSITIVE,
-        extra=(sample((3, 4), 2, domain=(-2.0, 2.0)), sample((3, 4), 0.5, domain=POSITIVE)),
+        extra=(
+            sample((3, 4), 2, domain=(-2.0, 2.0)),
+            sample((3, 4), 0.5, domain=POSITIVE),
+            *(sample(_ZERO_BASE, y) for y in (0, 1, 1.0, 3)),
+            # y-gradient at x = 0: 0 (0**y is flat for y > 0); first order only, since the
+            # x-derivative of x**y log x, the mixed second derivative, is NaN for x < 0.
+            sample(np.array([0.0, 0.0, 0.8, 1.3]), np.array([2.0, 3.0, 0.0, 1.0]), order=1),
+        ),
     ),
     # mod(x, y) = x - floor(x / y) * y: the floor is piecewise constant.
     binary("mod", lambda g, ans, x, y: g, lambda g, ans, x, y: -g * md.floor_divide(x, y), POSITIVE),

@@ -8,6 +8,8 @@ axes back into `g` (and `ans`) as size 1 (`_restore`), so they broadcast against
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import minidiff as md
@@ -86,9 +88,15 @@ def std_vjp(g, ans, x, axis, ddof, keepdims):
     n = reduced_size(x.shape, axis)
     if n == 1:
         return md.zeros_like(x)  # one element per output: x - mean is identically 0, so is std
-    # d std = d var / (2 std): undefined where the variance is zero (a kink, like abs at 0),
-    # where this gives NaN as PyTorch and JAX do.
-    return _restore(g, x, axis) * _centered(x, axis) / ((n - ddof) * _restore(ans, x, axis))
+    # d std = d var / (2 std) has no limit where the variance is zero (std is a norm of
+    # x - mean, with a kink there like abs at 0). There the gradient is 0, the subgradient
+    # PyTorch returns (JAX and HIPS autograd give NaN), and its own derivative is NaN, since
+    # the second derivative is unbounded near that point (PyTorch gives 0, JAX NaN): the
+    # inner `where` puts NaN, not 0, under the 0 the outer one selects.
+    ans = _restore(ans, x, axis)
+    flat = ans == 0
+    slope = _centered(x, axis) / ((n - ddof) * md.where(flat, math.nan, ans))
+    return _restore(g, x, axis) * md.where(flat, 0.0, slope)
 
 
 # ------------------------------------------------------------------------------ logsumexp
@@ -156,8 +164,13 @@ PROD_ZERO_SAMPLES = (
     sample(np.array(0.0)),
 )
 
+# A row of equal values: std's kink, where its gradient is the subgradient 0 (first order
+# only: its second derivative is unbounded there).
+_CONSTANT_ROW = np.array([[1.0, 1.0, 1.0, 1.0], [0.5, -1.0, 2.0, 0.25]])
+
 VAR_SAMPLES = (
     *REDUCTION_SAMPLES,
+    sample(_CONSTANT_ROW, axis=1, order=1),
     sample((3, 4), ddof=1),
     sample((3, 4), axis=0, ddof=1, keepdims=True),
     sample((2, 3, 4), axis=(0, -1), ddof=2),
