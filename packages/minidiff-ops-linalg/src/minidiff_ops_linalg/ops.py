@@ -515,11 +515,16 @@ def _vector_norm_vjp(g: Tensor, ans: Tensor, x: Tensor, axis: Any, keepdims: boo
         return g * md.sign(x) * hit / md.sum(hit, axis=axis, keepdims=True)
     if p < 1 and bool(x.backend.xp.any(x.data == 0)):
         raise ValueError(f"vector_norm: the gradient of the ord={ord!r} norm at a zero entry is infinite")
-    # ∂‖x‖_p/∂x = sign(x) |x|^(p-1) / ‖x‖^(p-1); at ‖x‖ = 0 every term is 0, as in PyTorch.
-    safe = md.where(ans == 0, 1.0, ans)
+    # ∂‖x‖_p/∂x = sign(x) |x|^(p-1) / ‖x‖^(p-1). At ‖x‖ = 0 (a kink) it is 0, the subgradient
+    # PyTorch returns (JAX and HIPS autograd give NaN). The Hessian is unbounded near 0 (‖x‖
+    # is homogeneous of degree 1), so the derivative of that 0 is NaN: the inner `where`
+    # divides by NaN, not by a stand-in 1 that would make the Hessian at 0 the identity /
+    # 1. PyTorch gives NaN for p = 2 and 0 for other p; JAX gives NaN.
+    zero = ans == 0
+    nan_at_zero = md.where(zero, math.nan, ans)
     if p == 2:
-        return g * x / safe
-    return g * md.sign(x) * md.abs(x) ** (p - 1) / safe ** (p - 1)
+        return g * md.where(zero, 0.0, x / nan_at_zero)
+    return g * md.where(zero, 0.0, md.sign(x) * md.abs(x) ** (p - 1) / nan_at_zero ** (p - 1))
 
 
 def matrix_norm(x: Any, keepdims: bool = False, ord: Any = "fro") -> Tensor:
@@ -800,7 +805,7 @@ OPS = [
             sample((3, 4), axis=1, ord=-1.5, domain=(0.2, 2.0)),
             sample((3, 4), axis=1, ord=0),
             # A zero vector: the 2-norm's subgradient 0 there (first order only: the
-            # second derivative at zero is infinite).
+            # second derivative at zero is unbounded, and minidiff gives NaN).
             sample(np.array([[0.0, 0.0, 0.0], [0.5, -1.0, 2.0]]), axis=1, order=1),
         ),
     ),
