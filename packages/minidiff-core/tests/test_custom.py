@@ -92,6 +92,28 @@ def test_custom_vjp_with_several_inputs_and_backward_called_once(rng):
     assert calls == [1]  # one backward call serves both inputs
 
 
+def test_a_failed_backward_can_be_retried_with_the_same_seed():
+    failures = [RuntimeError("a backward that fails once")]
+
+    @md.custom_vjp
+    def mul(x, y):
+        return x * y
+
+    def backward(residuals, g):
+        if failures:
+            raise failures.pop()
+        x, y = residuals
+        return g * y, g * x
+
+    mul.defvjp(lambda x, y: (x * y, (x, y)), backward)
+    a, b = md.Tensor([2.0], allow_grad=True), md.Tensor([3.0], allow_grad=True)
+    out, seed = mul(a, b), md.Tensor([1.0])
+    with pytest.raises(RuntimeError, match="fails once"):
+        out.backward(grad=seed, retain_graph=True)
+    out.backward(grad=seed)
+    assert (a.grad.item(), b.grad.item()) == (3.0, 2.0)
+
+
 def test_nondiff_argnums_are_passed_first_to_backward():
     @functools.partial(md.custom_vjp, nondiff_argnums=(0,))
     def power(n, x):

@@ -238,6 +238,44 @@ def test_each_leafs_grad_is_its_own_array():
     np.testing.assert_array_equal(seed.numpy(), np.ones(4))
 
 
+@pytest.mark.parametrize("higher_order", [False, True])
+def test_no_two_grads_share_an_array_nor_the_seed(higher_order):
+    a, b, x = leaf(X), leaf(X), leaf(X)
+    seed = md.Tensor(np.ones(4))
+    (a + b).backward(grad=seed, allow_higher_order=higher_order)
+    x.backward(grad=seed, allow_higher_order=higher_order)  # a leaf's own backward gets the seed
+    grads = [a.grad, b.grad, x.grad]
+    arrays = [seed.numpy(), *(g.numpy() for g in grads)]
+    assert not any(np.shares_memory(p, q) for i, p in enumerate(arrays) for q in arrays[i + 1 :])
+    with md.no_grad():
+        a.grad *= 0.5
+    for t in (b.grad, x.grad, seed):
+        np.testing.assert_array_equal(t.numpy(), np.ones(4))
+
+
+def test_the_copy_of_a_shared_gradient_stays_in_the_higher_order_graph():
+    # d(a.grad)/ds = 1 for f = a + b seeded with s: the copy that gives a its own .grad
+    # must be recorded, or s would get no gradient
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    s = leaf([0.5, -2.0])
+    (a * 3.0 + b).backward(grad=s, allow_higher_order=True)
+    np.testing.assert_array_equal(b.grad.numpy(), [0.5, -2.0])
+    assert b.grad is not s and b.grad.allow_grad
+    (b.grad * b.grad).sum().backward()
+    np.testing.assert_array_equal(s.grad.numpy(), [1.0, -4.0])  # d sum(s^2) / ds = 2 s
+
+
+def test_engine_grad_results_share_no_array_with_each_other_or_the_seed():
+    a, b = leaf(X), leaf(X)
+    seed = md.Tensor(np.ones(4))
+    ga, gb, ga2 = grad(a + b, [a, b, a], seed)
+    arrays = [seed.numpy(), ga.numpy(), gb.numpy(), ga2.numpy()]
+    assert not any(np.shares_memory(p, q) for i, p in enumerate(arrays) for q in arrays[i + 1 :])
+    (gx,) = grad(a, [a], seed)  # the output itself: its gradient is the seed, copied
+    assert not np.shares_memory(gx.numpy(), seed.numpy())
+    np.testing.assert_array_equal(gx.numpy(), np.ones(4))
+
+
 def test_a_grad_can_be_scaled_in_place():
     x = leaf(X)
     x.sum().backward()

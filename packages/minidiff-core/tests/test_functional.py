@@ -8,6 +8,8 @@ of NumPy code (or of a lower-order transform, itself checked the same way)."""
 from __future__ import annotations
 
 import doctest
+import math
+import warnings
 
 import numpy as np
 import pytest
@@ -110,8 +112,9 @@ def test_jacobian_has_shape_out_plus_input_and_matches_finite_differences(rng):
 
 
 def test_jacobian_of_a_constant_or_empty_output_is_zeros():
-    assert md.jacobian(lambda x: md.ones(3))(np.ones(2)).shape == (3, 2)
-    assert not md.jacobian(lambda x: md.ones(3))(np.ones(2)).numpy().any()
+    with pytest.warns(functional.IndependentOutputWarning):
+        jac = md.jacobian(lambda x: md.ones(3))(np.ones(2))
+    assert jac.shape == (3, 2) and not jac.numpy().any()
     assert md.jacobian(lambda x: x[:0])(np.ones(2)).shape == (0, 2)
 
 
@@ -173,8 +176,21 @@ def test_jvp_is_the_jacobian_times_the_tangent(rng):
 
 
 def test_jvp_of_a_function_that_ignores_its_input_is_zero():
-    out, tangent = md.jvp(lambda x: md.ones(2) * 3.0, (np.ones(2),), (np.ones(2),))
+    with pytest.warns(functional.IndependentOutputWarning):
+        out, tangent = md.jvp(lambda x: md.ones(2) * 3.0, (np.ones(2),), (np.ones(2),))
     np.testing.assert_array_equal(tangent.numpy(), [0.0, 0.0])
+
+
+def test_jvp_of_several_outputs_sharing_an_intermediate():
+    f = lambda x: ((s := md.exp(x)) * 1.0, s * 2.0, md.sin(s))  # noqa: E731
+    x, v = np.array([0.3, -0.7]), np.array([1.0, 2.0])
+    _, (t1, t2, t3) = md.jvp(f, (x,), (v,))
+    np.testing.assert_allclose(t1.numpy(), np.exp(x) * v)
+    np.testing.assert_allclose(t2.numpy(), 2 * np.exp(x) * v)
+    np.testing.assert_allclose(t3.numpy(), np.cos(np.exp(x)) * np.exp(x) * v)
+    # and recorded, under an enclosing transform: d/dx of the second tangent along v = 1
+    second = md.grad(lambda x: md.sum(md.jvp(f, (x,), (np.ones(2),))[1][1]))(x)
+    np.testing.assert_allclose(second.numpy(), 2 * np.exp(x))
 
 
 def test_hvp_is_the_hessian_times_the_tangent(rng):
@@ -488,6 +504,67 @@ def test_vectorized_results_carry_a_graph_only_when_something_outside_needs_it()
 def test_vectorized_of_an_empty_input():
     assert md.hessian(lambda x: md.sum(x**2, axis=-1), vectorized=True)(np.ones(0)).shape == (0, 0)
     assert md.jacobian(lambda x: x[..., :0], vectorized=True)(np.ones(2)).shape == (0, 2)
+
+
+def test_gradients_share_no_array_with_each_other():
+    gx, gy = md.grad(lambda x, y: md.sum(x + y), argnums=(0, 1))(np.ones(3), np.ones(3))
+    assert not np.shares_memory(gx.numpy(), gy.numpy())
+    _, vjp_fn = md.vjp(lambda x, y: x + y, np.ones(3), np.ones(3))
+    seed = md.Tensor(np.ones(3))
+    vx, vy = vjp_fn(seed)
+    arrays = [seed.numpy(), vx.numpy(), vy.numpy()]
+    assert not any(np.shares_memory(p, q) for i, p in enumerate(arrays) for q in arrays[i + 1 :])
+
+
+# ---------------------------------------------------------------------------- output independent of the input
+
+LEAVES_THE_GRAPH = lambda x: md.Tensor(math.sin(float(x[0])))  # noqa: E731  (float() leaves the graph)
+
+INDEPENDENT = {
+    "grad": lambda: md.grad(lambda x: math.sin(x))(1.0),
+    "grad of .item()": lambda: md.grad(lambda x: md.Tensor(x.item()) * 2.0)(1.0),
+    "value_and_grad": lambda: md.value_and_grad(lambda x: md.Tensor(float(x)))(1.0),
+    "grad, argnums=1": lambda: md.grad(lambda x, y: x * 2.0, argnums=1)(1.0, 2.0),
+    "jacobian": lambda: md.jacobian(LEAVES_THE_GRAPH)(np.ones(2)),
+    "jacobian, vectorized": lambda: md.jacobian(lambda x: md.ones(x.shape[:-1] + (1,)), vectorized=True)(np.ones(2)),
+    "hessian": lambda: md.hessian(LEAVES_THE_GRAPH)(np.ones(2)),
+    "hessian, vectorized": lambda: md.hessian(lambda x: md.sum(md.ones(x.shape), axis=-1), vectorized=True)(np.ones(2)),
+    "vjp": lambda: md.vjp(LEAVES_THE_GRAPH, np.ones(2)),
+    "jvp": lambda: md.jvp(LEAVES_THE_GRAPH, (np.ones(2),), (np.ones(2),)),
+    "hvp": lambda: md.hvp(LEAVES_THE_GRAPH, np.ones(2), np.ones(2)),
+}
+
+
+@pytest.mark.parametrize("call", INDEPENDENT.values(), ids=INDEPENDENT.keys())
+def test_an_output_independent_of_the_input_warns(call):
+    with pytest.warns(functional.IndependentOutputWarning, match="output seems independent of input") as caught:
+        call()
+    assert issubclass(functional.IndependentOutputWarning, UserWarning)
+    assert len(caught) == 1  # once per call, not per row or per output
+    assert caught[0].filename == __file__  # pointing at the caller's line
+    assert "float(t), t.item() and math.*" in str(caught[0].message)
+
+
+DEPENDENT = {
+    "grad": lambda: md.grad(lambda x: md.sin(x))(1.0),
+    "one of two argnums used": lambda: md.grad(lambda x, y: x * 2.0, argnums=(0, 1))(1.0, 2.0),
+    "the identity": lambda: md.grad(lambda x: md.sum(x))(np.ones(2)),
+    "hessian of a linear function": lambda: md.hessian(lambda x: md.sum(3.0 * x))(np.ones(2)),
+    "vectorized hessian of a linear function": lambda: md.hessian(
+        lambda x: md.sum(3.0 * x, axis=-1), vectorized=True
+    )(np.ones(2)),
+    "nested": lambda: md.grad(md.grad(lambda x: x**3))(1.0),
+    "one output of two": lambda: md.jacobian(lambda x: (x * 2.0, md.ones(2)))(np.ones(2)),
+    "jvp": lambda: md.jvp(lambda x: x * 2.0, (np.ones(2),), (np.ones(2),)),
+    "a tensor passed in": lambda: md.grad(lambda x: x * 2.0)(md.Tensor(1.0, allow_grad=True)),
+}
+
+
+@pytest.mark.parametrize("call", DEPENDENT.values(), ids=DEPENDENT.keys())
+def test_an_output_that_depends_on_the_input_does_not_warn(call):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", functional.IndependentOutputWarning)
+        call()
 
 
 def test_docstring_examples_run():

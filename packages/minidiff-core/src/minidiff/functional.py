@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import functools
 import operator
+import sys
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -47,7 +49,7 @@ from minidiff.graph import enable_grad, grad_enabled, no_grad
 from minidiff.optable import ops
 from minidiff.tensor import Tensor, make_tensor
 
-__all__ = ["grad", "hessian", "hvp", "jacobian", "jvp", "value_and_grad", "vjp"]
+__all__ = ["IndependentOutputWarning", "grad", "hessian", "hvp", "jacobian", "jvp", "value_and_grad", "vjp"]
 
 Argnums = int | Sequence[int]
 
@@ -79,11 +81,15 @@ def grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
     >>> [g.item() for g in md.grad(f, argnums=(0, 1))(1.0, 3.0)]
     [9.0, 6.0]
     """
+    return _gradient(f, argnums, "grad")
+
+
+def _gradient(f: Callable[..., Any], argnums: Argnums, what: str) -> Callable[..., Any]:
     numbers, single = _argnums(argnums)
 
     @functools.wraps(f)
     def gradient(*args: Any, **kwargs: Any) -> Any:
-        _, grads = _value_and_grad(f, numbers, args, kwargs, "grad")
+        _, grads = _value_and_grad(f, numbers, args, kwargs, what)
         return grads[0] if single else grads
 
     return gradient
@@ -145,6 +151,10 @@ def jacobian(f: Callable[..., Any], argnums: Argnums = 0, *, vectorized: bool = 
     catch that too, but would cost about as much as the vectorized passes on small inputs.
     The arguments not in `argnums` are passed as they are, not stacked.
     """
+    return _jacobian_function(f, argnums, vectorized, warn=True)
+
+
+def _jacobian_function(f: Callable[..., Any], argnums: Argnums, vectorized: bool, warn: bool) -> Callable[..., Any]:
     numbers, single = _argnums(argnums)
 
     @functools.wraps(f)
@@ -153,10 +163,11 @@ def jacobian(f: Callable[..., Any], argnums: Argnums = 0, *, vectorized: bool = 
         with enable_grad():
             call_args, xs, own = _inputs(args, numbers, "jacobian", recording)
             if vectorized:
-                result, single_out = _vectorized_jacobian(f, call_args, kwargs, numbers, xs, own, recording)
+                result, single_out = _vectorized_jacobian(f, call_args, kwargs, numbers, xs, own, recording, warn)
             else:
                 outs, single_out = _outputs(f(*call_args, **kwargs), "jacobian")
-                record = recording and _reaches_outside(outs, own)
+                outside = _trace(outs, own, xs, "jacobian" if warn else None, numbers)
+                record = recording and outside
                 result = [_jacobian(out, xs, record) for out in outs]
         per_output = [js[0] if single else js for js in result]
         return per_output[0] if single_out else tuple(per_output)
@@ -195,7 +206,9 @@ def hessian(f: Callable[..., Any], argnums: Argnums = 0, *, vectorized: bool = F
     differs from `f(x)`.
     """
     if not vectorized:
-        return jacobian(grad(f, argnums), argnums)
+        # f's own dependence on x is checked by the inner gradient: the gradient of a linear
+        # f is constant, and its Hessian, zero, is no sign of a function that left the graph
+        return _jacobian_function(_gradient(f, argnums, "hessian"), argnums, vectorized=False, warn=False)
     numbers, single = _argnums(argnums)
 
     @functools.wraps(f)
@@ -224,7 +237,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
         call_args, xs, own = _inputs(primals, range(len(primals)), "vjp", recording)
         value = f(*call_args)
         outs, single_out = _outputs(value, "vjp")
-    outside = _reaches_outside(outs, own)
+    outside = _trace(outs, own, xs, "vjp", range(len(primals)))
 
     def vjp_fn(cotangent: Any) -> tuple[Tensor, ...]:
         cotangents = (cotangent,) if single_out else tuple(cotangent)
@@ -266,14 +279,16 @@ def jvp(f: Callable[..., Any], primals: Any, tangents: Any) -> tuple[Any, Any]:
         vs = [_like(v, x, "jvp", "tangent") for v, x in zip(tangents, xs)]
         value = f(*call_args)
         outs, single_out = _outputs(value, "jvp")
-        outside = _reaches_outside(outs, own)
+        outside = _trace(outs, own, xs, "jvp", range(len(primals)))
         record = recording and (outside or any(v.allow_grad for v in vs))
         results = []
-        for out in outs:
+        for k, out in enumerate(outs):
             # u^T J, recorded so it can be differentiated with respect to u
             u = _fresh_leaf(make_tensor(out.backend.xp.zeros_like(out.data), out.backend, None))
             grads = engine_grad(out, xs, u, allow_higher_order=True, retain_graph=True)
-            results.append(_contract_and_grad(grads, vs, u, record, outside))
+            # the pass through u^T J also runs through f's graph (rules read its values):
+            # keep that graph for the outputs still to come, which may share parts of it
+            results.append(_contract_and_grad(grads, vs, u, record, outside or k < len(outs) - 1))
     tangent_out = results[0] if single_out else tuple(results)
     return _value(value, outs, single_out, recording and outside), tangent_out
 
@@ -296,7 +311,7 @@ def hvp(f: Callable[..., Any], primals: Any, tangents: Any) -> tuple[Tensor, Any
         call_args, xs, own = _inputs(primals, range(len(primals)), "hvp", recording)
         vs = [_like(v, x, "hvp", "tangent") for v, x in zip(tangents, xs)]
         out = _scalar(f(*call_args), "hvp")
-        outside = _reaches_outside([out], own)
+        outside = _trace([out], own, xs, "hvp", range(len(primals)))
         record = recording and (outside or any(v.allow_grad for v in vs))
         grads = engine_grad(out, xs, allow_higher_order=True, retain_graph=True)
         products = _contract_and_grad(grads, vs, xs, record, outside)
@@ -315,7 +330,7 @@ def _value_and_grad(
         out = _scalar(f(*call_args, **kwargs), what)
         # A graph that reaches tensors from outside is kept (it is theirs too), and
         # recorded when grad mode is on so that an enclosing transform can differentiate.
-        outside = _reaches_outside([out], own)
+        outside = _trace([out], own, xs, what, numbers)
         record = recording and outside
         grads = engine_grad(out, xs, allow_higher_order=record, retain_graph=outside)
     return (out if record else out.detach()), grads
@@ -339,7 +354,7 @@ def _jacobian(out: Tensor, xs: list[Tensor], record: bool) -> tuple[Tensor, ...]
 
 def _vectorized_jacobian(
     f: Callable[..., Any], call_args: list[Any], kwargs: dict, numbers: Sequence[int], xs: list[Tensor],
-    own: set[int], recording: bool,
+    own: set[int], recording: bool, warn: bool,
 ) -> tuple[list[tuple[Tensor, ...]], bool]:
     """The Jacobian of every output of a function vectorized over a leading axis (see
     `jacobian`): per chunk of rows, one forward pass on a stack of copies of the inputs and
@@ -353,7 +368,7 @@ def _vectorized_jacobian(
             f, call_args, kwargs, numbers, xs, own, recording, references, count, "jacobian", check=not start
         )
         if outside is None:  # the same for every chunk: f is called on the same tensors
-            outside = _reaches_outside(outs, own | {id(stack) for stack in stacks})
+            outside = _trace(outs, own | {id(stack) for stack in stacks}, stacks, "jacobian" if warn else None, numbers)
         record = recording and outside
         todo = [k for k, ref in enumerate(references) if start < ref.size]
         for k in todo:
@@ -392,7 +407,7 @@ def _vectorized_hessian(
                 f, call_args, kwargs, numbers, xs, own, recording, [reference], count, "hessian", check=outside is None
             )
             if outside is None:  # the same for every chunk: f is called on the same tensors
-                outside = _reaches_outside([out], own | {id(stack) for stack in stacks})
+                outside = _trace([out], own | {id(stack) for stack in stacks}, stacks, "hessian", numbers)
             # copies do not interact, so the gradient of their sum is each copy's own gradient
             grads = engine_grad(
                 out, stacks, out.backend.xp.ones(out.shape, dtype=out.data.dtype),
@@ -613,24 +628,67 @@ def _fresh_leaf(t: Tensor) -> Tensor:
     return t
 
 
-def _reaches_outside(roots: Sequence[Tensor], own: set[int]) -> bool:
-    """True when the graph of `roots` reaches a tensor that allows grad and is not one of
-    the transform's own fresh leaves: then the result must stay differentiable."""
+def _trace(roots: Sequence[Tensor], own: set[int], xs: Sequence[Tensor], what: str | None, numbers: Any) -> bool:
+    """Walk the graph of `roots` once. Returns True when it reaches a tensor that allows grad
+    and is not one of the transform's own fresh leaves: then the result must stay
+    differentiable. When it reaches none of `xs` (the tensors differentiated with respect
+    to), the output does not depend on them: with `what` (the transform's name) that is
+    reported by an `IndependentOutputWarning`, as HIPS autograd does."""
+    targets = {id(x) if x.node is None else id(x.node) for x in xs}  # how the walk meets each x
+    outside = depends = False
     stack: list = [r if r.node is None else r.node for r in roots if r.allow_grad]
     seen: set[int] = set()
-    while stack:
+    while stack and not (outside and depends):
         source = stack.pop()  # a node, or a leaf Tensor
-        if id(source) in seen:
+        key = id(source)
+        if key in seen:
             continue
-        seen.add(id(source))
+        seen.add(key)
+        depends = depends or key in targets
         if isinstance(source, Tensor):
-            if id(source) not in own:
-                return True
+            outside = outside or key not in own
             continue
         if source.inputs is None:
             return True  # a freed graph: keep everything, and let backward report it
         stack.extend(input_sources(source))
-    return False
+    if not depends and what is not None:
+        _warn_independent(what, tuple(numbers))
+    return outside
+
+
+class IndependentOutputWarning(UserWarning):
+    """The output of a function given to a transform (`md.grad`, `md.jacobian`, ...) does
+    not depend on the input(s) it is differentiated with respect to, so the derivative is
+    zero. Often the function left the graph: `float(t)`, `t.item()` and `math.*` functions
+    return plain Python numbers, which minidiff cannot differentiate through.
+
+    >>> import math, warnings
+    >>> import minidiff as md
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     md.grad(lambda x: math.sin(x))(1.0).item()
+    0.0
+    >>> caught[0].category.__name__
+    'IndependentOutputWarning'
+    """
+
+
+def _warn_independent(what: str, numbers: tuple[int, ...]) -> None:
+    inputs = f"argument {numbers[0]}" if len(numbers) == 1 else f"arguments {', '.join(map(str, numbers))}"
+    warnings.warn(
+        f"{what}: output seems independent of input ({inputs}), so its derivative is zero. float(t), "
+        f"t.item() and math.* functions leave the graph: use minidiff ops (md.sin, ...) to differentiate through them",
+        IndependentOutputWarning,
+        stacklevel=_caller_level(),
+    )
+
+
+def _caller_level() -> int:
+    """The `stacklevel` of the first frame outside this module: the user's call."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def _outputs(value: Any, what: str) -> tuple[list[Tensor], bool]:
