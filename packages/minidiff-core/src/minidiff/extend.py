@@ -69,8 +69,10 @@ class Op:
       means `xp.sin`), or `forward(xp, *arrays, **params)` on raw backend arrays.
     - `vjp`: one rule per operand, `rule(g, ans, *inputs, **params)`, `None` for an operand
       that takes no gradient; for a variadic op (`nargs=None`) a single
-      `rule(argnum, g, ans, *inputs, **params)`. `vjp=None` marks the op non-differentiable:
-      its output never allows grad.
+      `rule(g, ans, *inputs, **params)`, called once per node, that returns a tuple with
+      one cotangent per input (`None` for an input that takes none), so a backward through
+      n inputs costs O(n). `vjp=None` marks the op non-differentiable: its output never
+      allows grad.
     - `nargs`: how many leading positional arguments are operands; `None` for ops whose
       first argument is a sequence of operands (`concatenate`, `stack`).
     - `params`: keyword parameters with defaults, in the order they may be given

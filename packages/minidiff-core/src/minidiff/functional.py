@@ -25,6 +25,12 @@ leaves (a tensor passed in, or one the function closes over); otherwise its resu
 plain values and its graph is freed at once, so calling `md.grad(f)` in a loop does not
 grow a graph.
 
+Only minidiff ops are recorded: `float(t)`, `t.item()`, `math.*` functions and NumPy on
+`t.numpy()` give plain values that leave the graph, so nothing computed from them depends on
+the input. A transform whose output reaches none of the inputs it differentiates with
+respect to says so with an `IndependentOutputWarning` (worded as HIPS autograd's warning)
+rather than silently returning zeros.
+
 Jacobians are computed row by row: one forward pass, then one reverse pass per output
 element over the retained graph (`hessian` = `jacobian` of `grad`: one forward and one
 first-order pass, recorded, then one pass per row). With `vectorized=True`, for a function
