@@ -44,6 +44,7 @@ from minidiff.extend import Op, hookimpl, sample
 @hookimpl
 def minidiff_register_ops(registry):
     registry.add_op(Op("sin", "cos", vjp=(None,), samples=(sample((2,)),)))
+    registry.add_op(Op("clasher_own", "cos", vjp=(None,), samples=(sample((2,)),)))  # kept: only 'sin' clashes
 """,
     "overrider": """
 from minidiff.extend import Op, hookimpl, sample
@@ -98,6 +99,8 @@ print(json.dumps({
     "grad": x.grad.numpy().tolist(),
     "cosh": md.cosh(md.Tensor([0.0])).item(),
     "halfway": hasattr(md, "halfway"),
+    "clasher_own": hasattr(md, "clasher_own"),
+    "sin": md.sin(md.Tensor([0.5])).item(),
     "info": info_text(),
 }))
 """
@@ -119,15 +122,23 @@ def test_broken_plugins_are_named_and_the_others_still_load(site: Path) -> None:
     info = report["info"]
     assert report["halfway"] is False, "a plugin that failed half-way left an op behind"
     assert "Plugins that failed to load:" in info
-    for broken in ("brokenimport", "brokenhook", "clasher", "misspelled"):
+    for broken in ("brokenimport", "brokenhook", "misspelled"):
         assert broken in info.split("Plugins that failed to load:")[1]
-    assert "goodpack" in info.split("Plugins that failed to load:")[0]
+    loaded = info.split("Plugins that failed to load:")[0]
+    assert "goodpack" in loaded and "clasher" in loaded  # a clash costs the clashing op only
 
 
-def test_a_clash_names_both_plugins(site: Path) -> None:
+def test_a_clash_names_both_plugins_and_skips_only_the_clashing_op(site: Path) -> None:
     report = json.loads(_run(site, PROBE).stdout)
     clash = next(w for w in report["warnings"] if "'clasher'" in w)
-    assert "'minidiff.ops.elementwise'" in clash and "override=True" in clash
+    assert "'minidiff.ops.elementwise' (from minidiff-core" in clash and "'clasher' (from clasher 0.1)" in clash
+    assert "override=True" in clash and "MINIDIFF_DISABLE_PLUGINS=clasher" in clash
+    assert "it loaded first" in clash
+    import math
+
+    assert report["sin"] == pytest.approx(math.sin(0.5))  # the built-in, loaded first, keeps 'sin'
+    assert report["clasher_own"] is True
+    assert "op 'sin' from 'minidiff.ops.elementwise' is kept; the one from 'clasher' is skipped" in report["info"]
 
 
 def test_an_explicit_override_wins_and_is_shown(site: Path) -> None:

@@ -100,22 +100,35 @@ def available_backends() -> list[str]:
 
 
 def _bind_ops(registry: Registry) -> None:
-    """Put every public op on `minidiff` or its namespace module (`minidiff.linalg`)."""
+    """Put every public op on `minidiff` or its namespace module (`minidiff.linalg`).
+
+    Runs under the plugin lock before the loaded state is published, so it must not look up
+    ops on this module (that would start another load): it reads `vars()` directly.
+    """
     from minidiff.dispatch import freeze
 
     this = sys.modules[__name__]
-    for qualname, function in freeze(registry).items():
+    bound = {qualname: function for qualname, function in freeze(registry).items() if function.op.public}
+    for qualname, function in bound.items():
         op = function.op
-        if not op.public:
-            continue
         target = this
         if op.namespace:
-            target = getattr(this, op.namespace, None) or _namespace(op.namespace)
+            target = vars(this).get(op.namespace)
+            if not getattr(target, "__minidiff_namespace__", False):
+                target = _namespace(op.namespace)
         setattr(target, op.name, function)
+    # ops bound by an earlier load (before `plugins.reset()`) that this load does not have
+    for holder in (this, *(v for v in list(vars(this).values()) if getattr(v, "__minidiff_namespace__", False))):
+        for name, value in list(vars(holder).items()):
+            op = getattr(value, "op", None)
+            if callable(value) and getattr(op, "name", None) == name and op.qualname not in bound:
+                delattr(holder, name)
 
 
 def _namespace(name: str) -> ModuleType:
+    """The module `minidiff.<name>` that holds the ops registered under namespace `name`."""
     module = ModuleType(f"{__name__}.{name}", f"minidiff.{name}: ops registered under the {name!r} namespace.")
+    module.__minidiff_namespace__ = True  # type: ignore[attr-defined]  # tells op namespaces from core modules
     sys.modules[module.__name__] = module
     setattr(sys.modules[__name__], name, module)
     return module

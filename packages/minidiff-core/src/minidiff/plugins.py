@@ -75,18 +75,31 @@ class _State(NamedTuple):
 _state: _State | None = None
 # `threading.RLock` is this class; importing `threading` (which NumPy does not) costs ~1 ms.
 _lock = _thread.RLock()
-# Called with the registry after it is frozen; `minidiff/__init__.py` installs the
-# function that binds ops onto the package namespaces.
+# True while `_load` runs (under `_lock`), to catch a plugin that uses ops while loading.
+_loading = False
+# Called with the registry after it is frozen, before the state is published;
+# `minidiff/__init__.py` installs the function that binds ops onto the package namespaces.
 _on_loaded: list[Callable[[Registry], None]] = []
 
 
 def load() -> Registry:
-    """Load every plugin (once) and return the merged registry."""
+    """Load every plugin (once) and return the merged registry.
+
+    Thread-safe: the first caller loads under a lock while the others wait, and the loaded
+    state is published only once every op is bound, so no thread sees half of it. An
+    interrupted load (Ctrl-C in a plugin's import, a hook or the binding) publishes nothing,
+    and the next call loads again from the start.
+    """
     state = _state
     if state is not None:
         return state.registry
     with _lock:
         if _state is None:
+            if _loading:
+                raise PluginError(
+                    "minidiff ops were used while plugins were loading (from a plugin's module or hook); "
+                    "a plugin may use ops in its rules and forwards, not while it registers"
+                )
             _load()
         return _state.registry  # type: ignore[union-attr]
 
@@ -104,7 +117,24 @@ def reset() -> None:
 
 
 def _load() -> None:
+    global _loading
+    _loading = True
+    try:
+        built = _build()
+        for callback in _on_loaded:
+            callback(built.registry)
+        _publish(built)
+    finally:
+        _loading = False
+
+
+def _publish(built: _State) -> None:
     global _state
+    _state = built
+
+
+def _build() -> _State:
+    """Import, register and merge every plugin; nothing global changes here."""
     # Imported here, not at module level: `import minidiff` stays as cheap as the plugin
     # system allows, and entry points are scanned only when something needs an op.
     from importlib.metadata import entry_points
@@ -112,7 +142,7 @@ def _load() -> None:
     import pluggy
 
     from minidiff import hookspecs
-    from minidiff.registry import PluginRegistry, Registry
+    from minidiff.registry import PluginClash, PluginRegistry, Registry
 
     disabled = {name.strip() for name in os.environ.get("MINIDIFF_DISABLE_PLUGINS", "").split(",") if name.strip()}
     strict = os.environ.get("MINIDIFF_STRICT_PLUGINS", "") not in ("", "0")
@@ -121,31 +151,45 @@ def _load() -> None:
     registry = Registry()
     infos: list[PluginInfo] = []
 
+    # The load order decides clashes nothing else decides (see `minidiff.registry`), so it
+    # must not depend on install order or sys.path: the built-in families first, in
+    # DEFAULT_PLUGINS order, then entry points by entry-point name, then distribution name.
     candidates: list[tuple[str, Callable[[], Any], str, str]] = []
     core_version = _version("minidiff-core")
     for module_name in DEFAULT_PLUGINS:
         candidates.append((module_name, _importer(module_name), "minidiff-core", core_version))
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
-        dist = ep.dist.name if ep.dist else "?"
-        dist_version = ep.dist.version if ep.dist else "?"
+    found = [(ep, ep.dist.name if ep.dist else "?", ep.dist.version if ep.dist else "?") for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    for ep, dist, dist_version in sorted(found, key=lambda item: (item[0].name, item[1])):
         candidates.append((ep.name, ep.load, dist, dist_version))
 
+    seen: dict[str, str] = {}
     for name, import_plugin, dist, dist_version in candidates:
         short = name.rsplit(".", 1)[-1]
         if name in disabled or short in disabled:
             continue
+        clashes: list[str] = []
+        registered = False
         try:
+            if name in seen:
+                raise PluginClash(
+                    f"the plugin name {name!r} is taken by {seen[name]}, which loaded first; "
+                    f"rename the entry point, or skip one with MINIDIFF_DISABLE_PLUGINS"
+                )
+            seen[name] = f"{name!r} from {dist} {dist_version}"
             plugin = import_plugin()
             manager.register(plugin, name=name)
+            registered = True
             manager.check_pending()  # a misspelled hook name is an error, not a silent no-op
-            staged = PluginRegistry(name)
+            staged = PluginRegistry(name, dist, dist_version)
             for hook in _HOOKS:
                 for impl in getattr(manager.hook, hook).get_hookimpls():
                     if impl.plugin_name == name:
                         impl.function(registry=staged)
-            registry.merge(staged)
-        except Exception as exc:  # a broken plugin must not take the others down
-            if manager.has_plugin(name):
+            clashes = registry.merge(staged)
+        except KeyboardInterrupt:
+            raise  # the user stopped the program; the next call loads again from the start
+        except BaseException as exc:  # noqa: BLE001 - sys.exit() in a plugin must not end the program
+            if registered:
                 manager.unregister(name=name)
             message = f"{type(exc).__name__}: {exc}"
             infos.append(PluginInfo(name, dist, dist_version, message))
@@ -154,14 +198,16 @@ def _load() -> None:
             warnings.warn(
                 f"minidiff plugin {name!r} (from {dist}) failed to load and is skipped: {message}",
                 PluginWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
             continue
         infos.append(PluginInfo(name, dist, dist_version))
+        for clash in clashes:
+            if strict:
+                raise PluginError(f"minidiff plugin {name!r} (from {dist}) clashes: {clash}")
+            warnings.warn(f"minidiff plugin {name!r}: {clash}", PluginWarning, stacklevel=5)
 
-    _state = _State(registry, infos, {}, {})
-    for callback in _on_loaded:
-        callback(registry)
+    return _State(registry, infos, {}, {})
 
 
 def _importer(module_name: str) -> Callable[[], Any]:
@@ -183,18 +229,28 @@ def backend_names() -> list[str]:
 
 
 def backend(name: str) -> Backend:
-    """The backend called `name`, built on first use.
+    """The backend called `name`, built on first use (once, even when threads race for it).
 
     Raises `ValueError` listing the installed backends for an unknown name, and
     `BackendUnavailable` with the reason for one that cannot run here.
     """
-    st = state()
+    st = _state or state()
     found = st.backends.get(name)
     if found is not None:
         return found
-    from minidiff.backend import BackendUnavailable
+    with _lock:
+        # checked again under the lock: two threads may both have missed the cache above,
+        # and a second factory call would make a second, different backend object
+        found = st.backends.get(name)
+        if found is not None:
+            return found
+        return _build_backend(st, name)
 
-    entry = st.registry.backends.get(name)
+
+def _build_backend(st: _State, name: str) -> Backend:
+    from minidiff.backend import Backend, BackendUnavailable
+
+    entry = st.registry.backends.get(name) if isinstance(name, str) else None
     if entry is None:
         installed = ", ".join(repr(n) for n in sorted(st.registry.backends)) or "none"
         raise ValueError(
@@ -203,15 +259,20 @@ def backend(name: str) -> Backend:
         )
     if name in st.backend_errors:
         raise BackendUnavailable(st.backend_errors[name])
-    with _lock:
-        try:
-            built = entry.factory()
-        except Exception as exc:
-            reason = (
-                f"minidiff backend {name!r} (from {entry.plugin}) is installed but unusable here: "
-                f"{type(exc).__name__}: {exc}"
+    try:
+        built = entry.factory()
+        if not isinstance(built, Backend) or built.name != name:
+            raise TypeError(
+                f"its factory must return a minidiff.backend.Backend named {name!r}, got {built!r}"
             )
-            st.backend_errors[name] = reason
-            raise BackendUnavailable(reason) from exc
-        st.backends[name] = built
+    except KeyboardInterrupt:
+        raise  # nothing is recorded: the next use builds it again
+    except BaseException as exc:  # noqa: BLE001 - a factory's sys.exit() must not end the program
+        reason = (
+            f"minidiff backend {name!r} (from {entry.plugin}) is installed but unusable here: "
+            f"{type(exc).__name__}: {exc}"
+        )
+        st.backend_errors[name] = reason
+        raise BackendUnavailable(reason) from exc
+    st.backends[name] = built
     return built

@@ -1,14 +1,34 @@
-"""What plugins contribute, with who contributed it.
+"""What plugins contribute, with who contributed it, and who wins a name two plugins claim.
 
-Each plugin's hooks write into their own `PluginRegistry`; only when every hook of that
-plugin has succeeded and nothing clashes are its entries merged into the shared
-`Registry`. A plugin that fails therefore leaves no half-registered ops behind.
+Each plugin's hooks write into their own `PluginRegistry`, whose `add_*` methods validate
+every entry as it is added (`minidiff.validation`): a malformed op raises inside the
+plugin's hook, so the loader skips that plugin and names it. Only when every hook of the
+plugin has succeeded are its entries merged into the shared `Registry`, so a plugin that
+fails leaves no half-registered ops behind.
+
+A name registered by two plugins (a clash) costs the loser that one name, not its whole
+pack. The winner, first rule that applies:
+
+1. the one that passed ``override=True`` (if only one did): a deliberate replacement,
+   recorded in `Registry.overrides` and shown by ``minidiff info``;
+2. for a backend, the plugin from the distribution that ships it, ``minidiff-<backend>``
+   (``minidiff-numpy`` owns ``"numpy"``), wherever it comes in the load order;
+3. the plugin loaded first. The load order is fixed: the built-in families in
+   ``DEFAULT_PLUGINS`` order, then entry points by entry-point name and distribution name
+   (see `minidiff.plugins`), whatever the install order or ``sys.path``.
+
+The loser's entry is skipped with a `PluginWarning` that names both plugins with their
+distributions, and says how to choose: ``override=True`` in the one that should win, or
+``MINIDIFF_DISABLE_PLUGINS=<loser>``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
+
+from minidiff import validation
 
 if TYPE_CHECKING:
     from minidiff.extend import Op
@@ -24,6 +44,7 @@ class BackendEntry:
     factory: Callable[[], Any]
     plugin: str
     description: str = ""
+    override: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,11 +57,23 @@ class Entry:
 
 
 class PluginRegistry:
-    """The `registry` a plugin's hooks receive: it records that plugin's contributions."""
+    """The `registry` a plugin's hooks receive: it validates and records that plugin's contributions.
 
-    def __init__(self, plugin: str) -> None:
+    >>> registry = PluginRegistry("demo")
+    >>> registry.add_backend("toy", lambda: None)
+    >>> registry.add_backend("toy", lambda: None)
+    Traceback (most recent call last):
+        ...
+    ValueError: plugin 'demo' registers backend 'toy' twice
+    """
+
+    def __init__(self, plugin: str, distribution: str = "", version: str = "") -> None:
         self.plugin = plugin
-        self.backends: list[tuple[BackendEntry, bool]] = []
+        #: the distribution that installed the plugin, and its version, for messages and
+        #: the backend ownership rule
+        self.distribution = distribution
+        self.version = version
+        self.backends: list[BackendEntry] = []
         self.ops: list[Entry] = []
         self.kernels: list[tuple[tuple[str, str], Entry]] = []
 
@@ -51,21 +84,49 @@ class PluginRegistry:
 
         >>> PluginRegistry("demo").add_backend("toy", lambda: None)
         """
-        self.backends.append((BackendEntry(name, factory, self.plugin, description), override))
+        validation.check_backend(name, factory, description, self.plugin)
+        if any(entry.name == name for entry in self.backends):
+            raise ValueError(f"plugin {self.plugin!r} registers backend {name!r} twice")
+        self.backends.append(BackendEntry(name, factory, self.plugin, description, bool(override)))
 
     def add_op(self, op: Op, *, override: bool = False) -> None:
-        """Register an op definition under `op.qualname`."""
-        from minidiff.extend import Op
+        """Register an op definition under `op.qualname`.
 
-        if not isinstance(op, Op):
-            raise TypeError(f"add_op expects a minidiff.extend.Op, got {type(op).__name__}")
-        self.ops.append(Entry(op, self.plugin, override))
+        Raises `TypeError`/`ValueError` naming the plugin and the op when the op is malformed
+        or takes a name of minidiff's core API (`minidiff.validation`).
+        """
+        validation.check_op(op, self.plugin)
+        for entry in self.ops:
+            other: Op = entry.value
+            if other.qualname == op.qualname:
+                raise ValueError(f"plugin {self.plugin!r} registers op {op.qualname!r} twice")
+            if _shadows(op, other) or _shadows(other, op):
+                raise ValueError(
+                    f"plugin {self.plugin!r}: op {op.qualname!r} and op {other.qualname!r} both claim md.{_root(op, other)}"
+                )
+        self.ops.append(Entry(op, self.plugin, bool(override)))
 
     def add_kernel(
         self, qualname: str, backend: str, kernel: Callable[..., Any], *, override: bool = False
     ) -> None:
         """Register `kernel(xp, *arrays, **params)` as the forward of op `qualname` on `backend`."""
-        self.kernels.append(((qualname, backend), Entry(kernel, self.plugin, override)))
+        validation.check_kernel(qualname, backend, kernel, self.plugin)
+        if any(key == (qualname, backend) for key, _ in self.kernels):
+            raise ValueError(f"plugin {self.plugin!r} registers a kernel for {qualname!r} on {backend!r} twice")
+        self.kernels.append(((qualname, backend), Entry(kernel, self.plugin, bool(override))))
+
+
+def _shadows(op: Op, other: Op) -> bool:
+    """True when public `op` sits on `minidiff` under the name of `other`'s namespace."""
+    return op.public and not op.namespace and op.name == other.namespace
+
+
+def _root(op: Op, other: Op) -> str:
+    return op.namespace or other.namespace
+
+
+def _normalize(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
 
 
 @dataclass
@@ -75,40 +136,85 @@ class Registry:
     backends: dict[str, BackendEntry] = field(default_factory=dict)
     ops: dict[str, Entry] = field(default_factory=dict)
     kernels: dict[tuple[str, str], Entry] = field(default_factory=dict)
-    #: human-readable records of deliberate overrides: "'add' from X overrides Y"
+    #: who won each name two plugins registered, in words, shown by ``minidiff info``:
+    #: "op 'add' from X overrides Y", "backend 'numpy' from X is kept; Y's is skipped ..."
     overrides: list[str] = field(default_factory=list)
+    #: "name (from distribution version)" of each merged plugin, for messages
+    origins: dict[str, str] = field(default_factory=dict)
+    #: distribution name of each merged plugin, for the backend ownership rule
+    distributions: dict[str, str] = field(default_factory=dict)
 
-    def merge(self, staged: PluginRegistry) -> None:
-        """Add one plugin's contributions, or raise `PluginClash` and add nothing."""
-        ops = {entry.value.qualname: entry for entry in staged.ops}
-        backends = {entry.name: (entry, override) for entry, override in staged.backends}
-        plan: list[tuple[dict, Any, Any, str]] = []
-        for name, entry in ops.items():
-            plan.append((self.ops, name, entry, f"op {name!r}"))
-        for name, (entry, override) in backends.items():
-            plan.append((self.backends, name, (entry, override), f"backend {name!r}"))
+    def merge(self, staged: PluginRegistry) -> list[str]:
+        """Add one plugin's contributions; returns one message per entry it loses to a clash
+        (those entries are skipped, the rest are added). See the module docstring for who wins."""
+        plugin = staged.plugin
+        dist = " ".join(part for part in (staged.distribution, staged.version) if part)
+        self.origins[plugin] = f"{plugin!r} (from {dist})" if dist else repr(plugin)
+        self.distributions[plugin] = staged.distribution
+        lost: list[str] = []
+        skipped_ops: set[str] = set()
+        for entry in staged.backends:
+            self._take(self.backends, entry.name, entry, f"backend {entry.name!r}", lost)
+        namespaces = {e.value.namespace for e in self.ops.values() if e.value.namespace}
+        roots = {e.value.name for e in self.ops.values() if e.value.public and not e.value.namespace}
+        for entry in staged.ops:
+            op = entry.value
+            holder = None
+            if op.public and not op.namespace and op.name in namespaces:
+                holder = next(e for e in self.ops.values() if e.value.namespace == op.name)
+            elif op.namespace and op.namespace in roots:
+                holder = next(e for e in self.ops.values() if e.value.public and e.value.qualname == op.namespace)
+            if holder is not None:
+                lost.append(
+                    f"op {op.qualname!r} from {self.origins[plugin]} is skipped: md.{op.namespace or op.name} is "
+                    f"already used by op {holder.value.qualname!r} from {self.origins[holder.plugin]}. "
+                    f"{_how_to_choose(holder.plugin, plugin)}"
+                )
+                skipped_ops.add(op.qualname)
+                continue
+            if not self._take(self.ops, op.qualname, entry, f"op {op.qualname!r}", lost):
+                skipped_ops.add(op.qualname)
         for key, entry in staged.kernels:
-            plan.append((self.kernels, key, entry, f"kernel for {key[0]!r} on {key[1]!r}"))
+            if key[0] in skipped_ops:
+                continue  # a kernel for an op this plugin lost belongs to that op, not the winner's
+            self._take(self.kernels, key, entry, f"kernel for {key[0]!r} on {key[1]!r}", lost)
+        return lost
 
-        decisions = [self._decide(table, key, new, what, staged.plugin) for table, key, new, what in plan]
-        for (table, key, new, _), (keep_new, note) in zip(plan, decisions):
-            if keep_new:
-                table[key] = new[0] if isinstance(new, tuple) else new
-            if note:
-                self.overrides.append(note)
-
-    @staticmethod
-    def _decide(table: dict, key: Any, new: Any, what: str, plugin: str) -> tuple[bool, str]:
-        new_override = new[1] if isinstance(new, tuple) else new.override
+    def _take(self, table: dict, key: Any, new: Any, what: str, lost: list[str]) -> bool:
+        """Put `new` in `table[key]` unless an entry that wins is there; True when `new` is kept."""
         old = table.get(key)
         if old is None:
-            return True, ""
-        old_override = getattr(old, "override", False)
-        if new_override:
-            return True, f"{what} from {plugin!r} overrides {old.plugin!r}"
-        if old_override:
-            return False, f"{what} from {old.plugin!r} overrides {plugin!r}"
-        raise PluginClash(
-            f"{what} is registered by both {old.plugin!r} and {plugin!r}; "
-            f"pass override=True in one of them to replace the other on purpose"
+            table[key] = new
+            return True
+        if new.override and not old.override:
+            table[key] = new
+            self.overrides.append(f"{what} from {new.plugin!r} overrides {old.plugin!r}")
+            return True
+        if old.override and not new.override:
+            self.overrides.append(f"{what} from {old.plugin!r} overrides {new.plugin!r}")
+            return False
+        # a clash: neither (or both) asked to override
+        if isinstance(new, BackendEntry) and self._owns(new.plugin, key) and not self._owns(old.plugin, key):
+            winner, loser, reason = new, old, f"its distribution, minidiff-{key}, ships that backend"
+        elif isinstance(new, BackendEntry) and self._owns(old.plugin, key):
+            winner, loser, reason = old, new, f"its distribution, minidiff-{key}, ships that backend"
+        else:
+            winner, loser, reason = old, new, "it loaded first"
+        table[key] = winner
+        self.overrides.append(f"{what} from {winner.plugin!r} is kept; the one from {loser.plugin!r} is skipped")
+        lost.append(
+            f"{what} is registered by both {self.origins[winner.plugin]} and {self.origins[loser.plugin]}; "
+            f"{winner.plugin!r} keeps it ({reason}) and {loser.plugin!r}'s is skipped. "
+            f"{_how_to_choose(winner.plugin, loser.plugin)}"
         )
+        return winner is new
+
+    def _owns(self, plugin: str, backend: str) -> bool:
+        return _normalize(self.distributions.get(plugin, "")) == f"minidiff-{_normalize(backend)}"
+
+
+def _how_to_choose(first: str, second: str) -> str:
+    return (
+        f"To choose, pass override=True in the plugin that should win, or disable the other with "
+        f"MINIDIFF_DISABLE_PLUGINS={second} (or ={first})"
+    )
