@@ -31,6 +31,14 @@ class TestNumpyExtras(OpPackSuite):
     op_pack = "numpy_extras"
 
 
+class TestArrangement(OpPackSuite):
+    op_pack = "arrangement"
+
+
+class TestStatistics(OpPackSuite):
+    op_pack = "statistics"
+
+
 def test_every_builtin_family_is_covered_above():
-    covered = {"creation", "elementwise", "reductions", "shape", "linear", "numpy_extras"}
+    covered = {"creation", "elementwise", "reductions", "shape", "linear", "numpy_extras", "arrangement", "statistics"}
     assert {name.rsplit(".", 1)[-1] for name in plugins.DEFAULT_PLUGINS} == covered

@@ -620,6 +620,14 @@ def _average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fal
     return (average, scale) if returned else average
 
 
+@_handles("put_along_axis", target="md.put_along_axis", note="writes into `arr` and returns None, as NumPy does")
+def _put_along_axis(arr: Any, indices: Any, values: Any, axis: Any) -> None:
+    # md.put_along_axis returns a new tensor; NumPy's writes into arr, so the result is
+    # stored back into it (arr's old value, snapshotted, is what the op read)
+    source = _snapshot(arr) if isinstance(arr, Tensor) else arr
+    _store(ops.put_along_axis(source, indices, values, axis), arr, "unsafe", "numpy.put_along_axis")
+
+
 @_handles("copy", target="md.astype", note="a differentiable copy")
 def _copy(a: Any, order: str = "K", subok: bool = False) -> Tensor:
     x = _as_tensor(a)
@@ -737,7 +745,10 @@ def markdown() -> str:
         "Call these NumPy functions with minidiff Tensors and you get minidiff Tensors back, with gradients:",
         "`np.sum(np.sin(x) * x)` is differentiable in `x`. Any other NumPy function given a Tensor raises a",
         "`TypeError` that names it (minidiff never drops a gradient silently); `np.asarray(t)` gives the",
-        "plain values. `numpy.linalg.X` maps to `md.linalg.X` whenever an installed op pack registers it",
+        "plain values. On the NumPy backend `np.asarray(t)`, `t.numpy()` and `t.data` are the tensor's own",
+        "memory: writing into them bypasses the check that makes `backward()` raise after an in-place change",
+        "to a tensor a graph saved, so use `np.array(t)` (a copy) to work on the values.",
+        "`numpy.linalg.X` maps to `md.linalg.X` whenever an installed op pack registers it",
         "(the `minidiff-ops-linalg` distribution), and any op a plugin registers under a NumPy name is",
         "reachable from NumPy the same way. See `minidiff.interop` for `out=` and `where=`.",
         "",
