@@ -32,8 +32,11 @@ from minidiff.tensor import Tensor, make_tensor, version_of
 # stays float32 exactly as in NumPy.
 _WEAK_SCALARS = (int, float, bool, complex)
 
-#: types of parameter values nothing can change after the call: a node keeps them as they are
-_IMMUTABLE = frozenset({int, float, bool, complex, str, type(None), type(Ellipsis), type})
+#: types of parameter values nothing can change after the call: a node keeps them as they
+#: are. Slices count too: their bounds are ints or None in practice (a 0-d array as a bound,
+#: changed after the call, is the one case this lets through), and checking each slice's
+#: bounds would cost every recorded `x[1:]` a third more.
+_IMMUTABLE = frozenset({int, float, bool, complex, str, type(None), type(Ellipsis), type, slice})
 
 #: whether a result of each dtype (a backend's own dtype object) can carry a gradient: not
 #: when it holds integers or bools. Filled on first sight of a dtype; a dict lookup is
@@ -247,9 +250,11 @@ def _unary_with_params_fast_path(
             takes_grad = _TAKES_GRAD.get(dtype)
             if takes_grad or (takes_grad is None and _learn_dtype(backend, dtype)):
                 for value in params.values():
-                    if type(value) not in _IMMUTABLE:  # an index array, a list of counts, ...
-                        params = _frozen_params(params, backend)
-                        break
+                    kind = type(value)
+                    if kind in _IMMUTABLE or (kind is tuple and _IMMUTABLE.issuperset(map(type, value))):
+                        continue  # `axis=0`, `shape=(2, 3)`: nothing a later write could change
+                    params = _frozen_params(params, backend)  # an index array, a list of counts, ...
+                    break
                 kept = x if keep_x or x.node is None else x.node.as_input(x)
                 node = out.node = FuncNode(op, (kept,), params, (x._version[0],))
                 out.allow_grad = True
@@ -372,16 +377,9 @@ def _frozen(value: Any, backend: Any) -> Any:
     """`value`, or a copy of it that later writes to `value` cannot reach."""
     kind = type(value)
     if kind is tuple:
-        for item in value:  # a shape or a key of ints and slices: nothing to copy, no new tuple
-            item_kind = type(item)
-            if item_kind in _IMMUTABLE or (item_kind is slice and _plain_slice(item)):
-                continue
-            break
-        else:
-            return value
+        if _IMMUTABLE.issuperset(map(type, value)):
+            return value  # a shape, or a key of ints and slices: nothing to copy, no new tuple
         return tuple([_frozen(item, backend) for item in value])
-    if kind is slice:
-        return value if _plain_slice(value) else slice(*[_frozen(p, backend) for p in (value.start, value.stop, value.step)])
     if kind in _IMMUTABLE or isinstance(value, (np.generic, np.dtype)):
         return value
     if isinstance(value, Tensor):
@@ -400,10 +398,6 @@ def _frozen(value: Any, backend: Any) -> Any:
     if backend is not None and isinstance(value, backend.array_types):
         return backend.array(value)  # a copy, as `Backend.array` promises
     return value  # anything else (a dtype, a callable) is kept as it is
-
-
-def _plain_slice(key: slice) -> bool:
-    return type(key.start) in _IMMUTABLE and type(key.stop) in _IMMUTABLE and type(key.step) in _IMMUTABLE
 
 
 def _share_version_with_viewed_input(out: Tensor, base: Any, inputs: tuple) -> None:

@@ -33,6 +33,9 @@ class Tensor:
     # Tensors compare elementwise, so they hash by identity, as PyTorch's do.
     __hash__ = object.__hash__
 
+    #: the backend array holding the values. Writing into it (or into `numpy()` or
+    #: `np.asarray(t)`, which share it on the NumPy backend) bypasses the in-place check:
+    #: change a tensor with `t[...] = v` or `t -= v`, which keep graphs honest
     data: Any
     backend: Backend
     allow_grad: bool
@@ -125,12 +128,46 @@ class Tensor:
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
-        """The values as a NumPy array on the host (shared, not copied, on the NumPy backend)."""
+        """The values as a NumPy array on the host: on the NumPy backend the tensor's own
+        memory, not a copy (MLX and CuPy give a copy).
+
+        Writing into that array changes the tensor without the in-place check that guards
+        `t[...] = v` and `t -= v`, so a graph that saved the tensor would silently use the
+        new values in backward; `np.asarray(t)` and `t.data` share memory the same way.
+        Take `np.array(t)` (a copy) to work on the values, and change a tensor through its
+        own in-place operations.
+
+        >>> import minidiff as md
+        >>> t = md.Tensor([1.0, 2.0])
+        >>> a = np.array(t)     # a copy: writing into it leaves t alone
+        >>> a[0] = 5.0
+        >>> t
+        minidiff.Tensor([1., 2.])
+        """
         return self.backend.to_host(self.data)
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """`np.asarray(t)`: the values as in `numpy()` (the tensor's own memory on the NumPy
+        backend, with the same caveat about writing into it); `np.array(t)` and
+        `copy=True` give a copy; `copy=False` raises where a copy cannot be avoided.
+
+        >>> import minidiff as md
+        >>> t = md.Tensor([1.0, 2.0])
+        >>> np.shares_memory(np.asarray(t), t.data), np.shares_memory(np.array(t), t.data)
+        (True, False)
+        """
         host = self.numpy()
-        return host if dtype is None else host.astype(dtype)
+        shared = host is self.data  # the NumPy backend: no copy was made
+        if dtype is not None and np.dtype(dtype) != host.dtype:
+            if copy is False:
+                raise ValueError(f"np.asarray(t, dtype={np.dtype(dtype)}, copy=False): a tensor of dtype {self.dtype} needs a copy")
+            return host.astype(dtype)
+        if copy is False and not shared:
+            raise ValueError(
+                f"np.asarray(t, copy=False): backend {self.backend.name!r} keeps its own memory, so its values "
+                f"reach NumPy only as a copy"
+            )
+        return host.copy() if copy and shared else host
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         """NumPy's ufuncs on Tensors (`np.sin(t)`, `ndarray + t`) run minidiff's ops, so the
@@ -448,5 +485,7 @@ def _unwrap_key(key: Any) -> Any:
     if isinstance(key, Tensor):
         return key.data
     if isinstance(key, tuple):
-        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
-    return key
+        for k in key:
+            if isinstance(k, Tensor):
+                return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    return key  # the same object: a node then keeps a key of slices and ints without a copy
