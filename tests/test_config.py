@@ -145,14 +145,105 @@ def test_unknown_backend_from_a_layer_names_the_layer(project):
     assert "installed backends: " in result.stderr and "'numpy'" in result.stderr
 
 
-def test_broken_settings_files_raise_naming_the_file(project):
+WARNINGS = (
+    "import warnings\n"
+    "warnings.simplefilter('always')\n"
+    "from minidiff import config; import minidiff as md; print(md.zeros(1).backend.name, '|', config.decide()[1])"
+)
+
+
+def test_an_unreadable_settings_file_warns_and_the_search_goes_on(project):
     folder, xdg = project
-    bad = write(folder / "pyproject.toml", "[tool.minidiff\nbackend = 'mlx'\n")
+    user_file = write(xdg / "minidiff" / "config.toml", 'backend = "numpy"\n')
+    # an unrelated, invalid pyproject.toml between the working directory and the real setting
+    inner = folder / "inner"
+    bad = write(inner / "pyproject.toml", "[project\nname = 'unrelated'\n")
+    result = run_python(WARNINGS, inner, xdg)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"numpy | user config file {user_file}"
+    assert f"ConfigWarning: cannot read {bad}: TOMLDecodeError" in result.stderr and "line 1" in result.stderr
+    assert "The file is skipped" in result.stderr
+    # the nearer, broken file is passed over for a readable one further up
+    good = write(folder / "minidiff.toml", 'backend = "numpy"\n')
+    assert chosen(inner, xdg, WARNINGS) == ("numpy", str(good))
+    # a broken user file falls through to the default
+    good.unlink()
+    write(user_file, "backend = \n")
+    result = run_python(WARNINGS, inner, xdg)
+    assert result.stdout.strip() == "numpy | default", result.stderr
+    assert f"cannot read {user_file}" in result.stderr and f"cannot read {bad}" in result.stderr
+
+
+def test_a_settings_file_that_is_not_utf8_warns(project):
+    folder, xdg = project
+    bad = folder / "minidiff.toml"
+    bad.write_bytes(b'backend = "\xff"\n')
+    result = run_python(WARNINGS, folder, xdg)
+    assert result.stdout.strip() == "numpy | default", result.stderr
+    assert f"cannot read {bad}: UnicodeDecodeError" in result.stderr
+
+
+@needs_mlx
+def test_an_unreadable_file_above_does_not_hide_a_setting_below(project):
+    folder, xdg = project
+    write(folder / "pyproject.toml", "this is = not [toml\n")
+    setting = write(folder / "inner" / "pyproject.toml", '[tool.minidiff]\nbackend = "mlx"\n')
+    result = run_python(WARNINGS, folder / "inner", xdg)
+    assert result.stdout.strip() == f"mlx | {setting}" and "ConfigWarning" not in result.stderr, result.stderr
+
+
+def test_invalid_backend_settings_raise_naming_the_file(project):
+    folder, xdg = project
+    pyproject = write(folder / "pyproject.toml", "[tool.minidiff]\nbackend = 3\n")
     result = run_python(REPORT, folder, xdg)
-    assert result.returncode != 0 and f"cannot read minidiff's settings from {bad}" in result.stderr
-    write(folder / "pyproject.toml", "[tool.minidiff]\nbackend = 3\n")
+    assert result.returncode != 0
+    assert f"tool.minidiff.backend in {pyproject} must name a backend" in result.stderr and "got 3" in result.stderr
+    write(folder / "pyproject.toml", "[tool]\nminidiff = 'mlx'\n")
     result = run_python(REPORT, folder, xdg)
-    assert result.returncode != 0 and "tool.minidiff.backend in" in result.stderr and "got 3" in result.stderr
+    assert result.returncode != 0 and "tool.minidiff in" in result.stderr and "must be a table" in result.stderr
+
+
+def test_unrelated_malformed_pyproject_tables_are_not_minidiffs_business(project):
+    folder, xdg = project
+    write(folder / "pyproject.toml", "tool = 'not a table'\n")
+    result = run_python(WARNINGS, folder, xdg)
+    assert result.stdout.strip() == "numpy | default" and "Warning" not in result.stderr, result.stderr
+
+
+def test_unknown_keys_warn_naming_the_known_ones(project):
+    folder, xdg = project
+    pyproject = write(folder / "pyproject.toml", '[project]\nname = "demo"\n\n[tool.minidiff]\nbakend = "mlx"\n')
+    result = run_python(WARNINGS, folder, xdg)
+    assert result.stdout.strip() == "numpy | default", result.stderr  # the misspelt key is not read
+    assert (
+        f"ConfigWarning: unknown key 'bakend' in [tool.minidiff] of {pyproject}, line 5 is ignored "
+        f"(did you mean 'backend'?); known keys: 'backend'"
+    ) in result.stderr
+    user_file = write(xdg / "minidiff" / "config.toml", 'backend = "numpy"\ncolour = "blue"\n')
+    result = run_python(WARNINGS, folder, xdg)
+    assert f"unknown key 'colour' in {user_file}, line 2 is ignored; known keys: 'backend'" in result.stderr
+    # the known key beside it still counts
+    write(folder / "pyproject.toml", '[tool.minidiff]\nbackend = "numpy"\nthreads = 4\n')
+    result = run_python(WARNINGS, folder, xdg)
+    assert result.stdout.strip() == f"numpy | {pyproject}" and "unknown key 'threads'" in result.stderr
+
+
+def test_a_deleted_working_directory_warns_and_falls_through(project):
+    folder, xdg = project
+    user_file = write(xdg / "minidiff" / "config.toml", 'backend = "numpy"\n')
+    gone = folder / "gone"
+    gone.mkdir()
+    write(gone / "minidiff.toml", 'backend = "nmupy"\n')  # would raise if it were still read
+    code = (
+        "import os, shutil, warnings\n"
+        "warnings.simplefilter('always')\n"
+        f"os.chdir({str(gone)!r}); shutil.rmtree({str(gone)!r})\n"
+        "from minidiff import config; import minidiff as md; print(md.zeros(1).backend.name, '|', config.decide()[1])"
+    )
+    result = run_python(code, folder, xdg)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"numpy | user config file {user_file}"
+    assert "ConfigWarning: the working directory cannot be read (FileNotFoundError" in result.stderr
 
 
 # ---------------------------------------------------------------------------- in this process

@@ -14,6 +14,16 @@ First match wins:
 7. ``"numpy"``.
 
 Layers 4–6 are read once, on first use, and cached; ``md.reload_config()`` reads them again.
+
+A settings file that cannot be read (invalid TOML, such as an unrelated broken
+``pyproject.toml`` in a parent folder, bad encoding, no permission) is skipped with a
+`ConfigWarning` naming the file and, where the parser says, the line; the search goes on
+as if the file were not there (the next folder up, then the user file, then the default).
+So does a working directory that no longer exists: layer 5 is skipped with a warning. A key
+minidiff does not know in its own table (``[tool.minidiff]``, ``minidiff.toml``, the user
+file) is ignored with a warning naming the known keys. A ``backend`` setting that is not a
+non-empty string raises, as an unknown backend name does: it is meant for minidiff and
+cannot be honoured.
 ``minidiff info`` prints the active backend and the layer that chose it. A name that no
 installed plugin registers raises ValueError listing the installed backends and how to
 install the missing one; a registered backend that cannot run here (CuPy without a GPU)
@@ -31,6 +41,8 @@ process-wide setting that every thread sees.
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -43,6 +55,13 @@ if TYPE_CHECKING:
     from minidiff.backend import Backend
 
 DEFAULT_BACKEND = "numpy"
+
+#: The keys minidiff reads from its settings tables; any other key gets a `ConfigWarning`.
+KNOWN_KEYS: tuple[str, ...] = ("backend",)
+
+
+class ConfigWarning(UserWarning):
+    """A settings file (or key) minidiff could not use; the setting falls through to the next layer."""
 
 #: How to install the backends minidiff knows of, for the error that names a missing one.
 INSTALL_COMMANDS = {
@@ -133,19 +152,34 @@ def _from_environment() -> tuple[str, str]:
     env = os.environ.get("MINIDIFF_BACKEND", "").strip()
     if env:
         return env, "MINIDIFF_BACKEND environment variable"
-    found = _project_setting(Path.cwd())
+    try:
+        start: Path | None = Path.cwd()
+    except OSError as exc:  # FileNotFoundError when the working directory has been deleted
+        _warn(
+            f"the working directory cannot be read ({type(exc).__name__}: {exc}), so no minidiff.toml or "
+            f"pyproject.toml is searched for minidiff's settings; the user config file and then the default apply"
+        )
+        start = None
+    found = _project_setting(start) if start is not None else None
     if found:
         return found
     user_file = user_config_path()
-    name = _read_toml(user_file, ())
+    name = _read_toml(user_file, ()) if user_file is not None else None
     if name:
         return name, f"user config file {user_file}"
     return DEFAULT_BACKEND, "default"
 
 
-def user_config_path() -> Path:
-    """`$XDG_CONFIG_HOME/minidiff/config.toml`, or `~/.config/minidiff/config.toml`."""
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "minidiff" / "config.toml"
+def user_config_path() -> Path | None:
+    """`$XDG_CONFIG_HOME/minidiff/config.toml`, or `~/.config/minidiff/config.toml`
+    (None when there is neither an XDG_CONFIG_HOME nor a home folder)."""
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    if not xdg:
+        try:
+            xdg = str(Path.home() / ".config")
+        except RuntimeError:  # no HOME and no password entry: there is no user file to read
+            return None
+    return Path(xdg) / "minidiff" / "config.toml"
 
 
 def _project_setting(start: Path) -> tuple[str, str] | None:
@@ -159,25 +193,69 @@ def _project_setting(start: Path) -> tuple[str, str] | None:
 
 
 def _read_toml(path: Path, keys: tuple[str, ...]) -> str | None:
-    """The `backend` setting under `keys` in the TOML file `path`, None when it has none."""
-    if not path.is_file():
+    """The `backend` setting under `keys` in the TOML file `path`; None when it has none or
+    cannot be read (with a `ConfigWarning`), so the search goes on."""
+    try:
+        if not path.is_file():
+            return None
+    except OSError as exc:  # e.g. a parent folder without permission to look inside
+        _warn(f"cannot look for minidiff's settings in {path} ({exc}); skipped")
         return None
     import tomllib  # here, not at the top: ~3 ms, spent only when a settings file exists
 
     try:
         with path.open("rb") as handle:
             table = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"cannot read minidiff's settings from {path}: {exc}") from exc
-    for key in keys:
-        table = table.get(key, {})
-    backend = table.get("backend") if isinstance(table, dict) else None
+    except (OSError, ValueError) as exc:  # ValueError: TOMLDecodeError, UnicodeDecodeError
+        _warn(
+            f"cannot read {path}: {type(exc).__name__}: {exc}. The file is skipped, with any minidiff "
+            f"settings in it; minidiff looks further (parent folders, the user config file, the default)"
+        )
+        return None
+    where = "[" + ".".join(keys) + "] of " if keys else ""
+    for depth, key in enumerate(keys):
+        table = table.get(key) if isinstance(table, dict) else None
+        if table is None:
+            return None
+        if not isinstance(table, dict):
+            if depth + 1 < len(keys):
+                return None  # `tool` that is not a table: not minidiff's business
+            raise ValueError(f"{'.'.join(keys)} in {path} must be a table of minidiff settings, got {table!r}")
+    for key in table:
+        if key not in KNOWN_KEYS:
+            _warn_unknown_key(path, where, key)
+    backend = table.get("backend")
     if backend is None:
         return None
-    where = ".".join((*keys, "backend"))
+    setting = ".".join((*keys, "backend"))
     if not isinstance(backend, str) or not backend.strip():
-        raise ValueError(f"{where} in {path} must name a backend, such as \"numpy\"; got {backend!r}")
+        raise ValueError(f"{setting} in {path} must name a backend, such as \"numpy\"; got {backend!r}")
     return backend.strip()
+
+
+def _warn_unknown_key(path: Path, where: str, key: str) -> None:
+    import difflib
+
+    close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    line = _line_of(path, key)
+    at = f", line {line}" if line else ""
+    known = ", ".join(repr(k) for k in KNOWN_KEYS)
+    _warn(f"unknown key {key!r} in {where}{path}{at} is ignored{hint}; known keys: {known}")
+
+
+def _line_of(path: Path, key: str) -> int | None:
+    """The line where `key` is set in `path`, as a best effort for the warning (None: not found)."""
+    pattern = re.compile(rf"""^\s*(?:[\w.-]+\.)?["']?{re.escape(key)}["']?\s*=""")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError):
+        return None
+    return next((number for number, text in enumerate(lines, 1) if pattern.match(text)), None)
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, ConfigWarning, stacklevel=3)
 
 
 def reload_config() -> None:
