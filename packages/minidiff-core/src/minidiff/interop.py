@@ -95,11 +95,8 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
         kwargs.setdefault("axis", 0)  # NumPy's reduce default, unlike the reductions'
         kwargs["out"] = _single_out(kwargs.get("out"))
         return _HANDLERS[_REDUCE[ufunc.__name__]].function(*inputs, **kwargs)
-    if method == "accumulate" and ufunc.__name__ == "add":
-        kwargs = dict(kwargs)
-        kwargs.setdefault("axis", 0)
-        kwargs["out"] = _single_out(kwargs.get("out"))
-        return _cumsum(*inputs, **kwargs)
+    if method == "accumulate" and ufunc.__name__ in _ACCUMULATE:
+        return _accumulate(ufunc.__name__, *inputs, **kwargs)
     if method == "outer" and ufunc.nin == 2 and ufunc.signature is None:
         function = _ufunc_function(ufunc, name)
         unknown = sorted(set(kwargs) - {"out"})
@@ -497,6 +494,9 @@ def _std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any
 
 def _extremum(name: str, a: Any, axis: Any, out: Any, keepdims: bool, initial: Any, where: Any) -> Any:
     x = _as_tensor(a)
+    if initial is not None and 0 in x.shape and _reduces_nothing(x, axis):
+        # NumPy gives `initial` for a reduction over no elements (max itself would raise)
+        return _store(ops.sum(x, axis=axis, keepdims=keepdims) * 0 + initial, out, "same_kind", f"numpy.{name}")
     if where is not True:
         if initial is None:
             raise ValueError(f"numpy.{name}: a where= mask needs initial= ({name} has no identity), as in NumPy")
@@ -599,27 +599,6 @@ def _einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: An
     return _store(result, out, casting, "numpy.einsum")
 
 
-@_handles("average", target="md.sum / md.mean", note="`weights=`, `returned=`")
-def _average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *, keepdims: bool = False) -> Any:
-    x = _float(_as_tensor(a))
-    if weights is None:
-        average = ops.mean(x, axis=axis, keepdims=keepdims)
-        count = x.size / max(average.size, 1)
-        scale = make_tensor(x.backend.xp.full(average.shape, count, dtype=x.data.dtype), x.backend, None)
-    else:
-        w = _as_tensor(weights)
-        if w.shape != x.shape:
-            if w.ndim != 1 or not isinstance(axis, int):
-                raise ValueError(
-                    f"numpy.average: weights of shape {w.shape} differ from the input's {x.shape}; "
-                    f"give 1-D weights with an int axis"
-                )
-            w = ops.reshape(w, tuple(n if d == axis % x.ndim else 1 for d, n in enumerate(x.shape)))
-        scale = ops.sum(ops.broadcast_to(w, x.shape), axis=axis, keepdims=keepdims)
-        average = ops.sum(x * w, axis=axis, keepdims=keepdims) / scale
-    return (average, scale) if returned else average
-
-
 @_handles("put_along_axis", target="md.put_along_axis", note="writes into `arr` and returns None, as NumPy does")
 def _put_along_axis(arr: Any, indices: Any, values: Any, axis: Any) -> None:
     # md.put_along_axis returns a new tensor; NumPy's writes into arr, so the result is
@@ -651,6 +630,26 @@ def _argmin(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False
 
 # ufunc.reduce for the ufuncs whose reduction is an op
 _REDUCE = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min", "logical_and": "all", "logical_or": "any"}
+
+# ufunc.accumulate for the ufuncs whose running reduction is an op (the running maximum
+# and minimum are internal ops: NumPy has no function of their own for them)
+_ACCUMULATE = {"add": "cumsum", "multiply": "cumprod", "maximum": "cummax", "minimum": "cummin"}
+
+
+def _accumulate(name: str, array: Any, axis: Any = 0, dtype: Any = None, out: Any = None) -> Any:
+    x = _cast(array, dtype)
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(f"numpy.{name}.accumulate: axis=None works on 1-D input only, got shape {x.shape}")
+        axis = 0
+    result = getattr(ops, _ACCUMULATE[name])(x, axis=axis)
+    return _store(result, _single_out(out), "same_kind", f"numpy.{name}.accumulate")
+
+
+def _reduces_nothing(x: Tensor, axis: Any) -> bool:
+    """Whether a reduction of `x` over `axis` combines no elements."""
+    axes = range(x.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+    return any(x.shape[a] == 0 for a in axes)
 
 
 # ---------------------------------------------------------------------------- the generated list
@@ -717,7 +716,7 @@ def _row(qualname: str, op: Any) -> tuple[str, str, str, str] | None:
         return (qualname, target, "ufunc", "`out=`, `dtype=`")
     if isinstance(numpy_function, np.ufunc):
         name = numpy_function.__name__
-        methods = [f".{m}" for m, ufuncs in (("reduce", _REDUCE), ("accumulate", {"add"})) if name in ufuncs]
+        methods = [f".{m}" for m, ufuncs in (("reduce", _REDUCE), ("accumulate", _ACCUMULATE)) if name in ufuncs]
         if numpy_function.nin == 2:
             methods.append(".outer")
         note = "`out=`, `where=`, `dtype=`" + (f"; {', '.join(methods)}" if methods else "")
