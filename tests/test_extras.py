@@ -16,7 +16,7 @@ from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-EXTRAS = ("cuda", "mlx", "linalg", "all")
+EXTRAS = ("cuda", "mlx", "linalg", "test", "all")
 LINUX = {"sys_platform": "linux", "platform_system": "Linux"}
 MACOS = {"sys_platform": "darwin", "platform_system": "Darwin"}
 
@@ -50,6 +50,10 @@ def resolve(requirements: list[Requirement], extra: str | None, platform: dict[s
                 continue  # the base requirements are found with extra None
             if req.name == "minidiff":
                 pending.extend(req.extras)
+            elif req.name in wanted:  # e.g. minidiff-core, and minidiff-core[test] from an extra
+                both = wanted[req.name]
+                extras = f"[{','.join(sorted(both.extras | req.extras))}]" if both.extras | req.extras else ""
+                wanted[req.name] = Requirement(f"{req.name}{extras}{both.specifier & req.specifier}")
             else:
                 wanted[req.name] = req
     return wanted
@@ -83,16 +87,20 @@ EXPECTED_LINUX = {
     "cuda": {"minidiff-core", "minidiff-numpy", "minidiff-cupy", "cupy-cuda12x"},
     "mlx": {"minidiff-core", "minidiff-numpy", "minidiff-mlx", "mlx"},
     "linalg": {"minidiff-core", "minidiff-numpy", "minidiff-ops-linalg"},
+    "test": {"minidiff-core", "minidiff-numpy"},  # minidiff-core[test]: checked below
     "all": {
         "minidiff-core", "minidiff-numpy", "minidiff-cupy", "cupy-cuda12x", "minidiff-mlx", "mlx", "minidiff-ops-linalg",
     },
 }
+# CuPy has no macOS wheels: there the cuda extra brings minidiff-cupy alone (reporting the
+# backend unusable), so that `minidiff[all]` still installs.
+EXPECTED_MACOS = {extra: wanted - {"cupy-cuda12x"} for extra, wanted in EXPECTED_LINUX.items()}
 
 
 @pytest.mark.parametrize("extra", [None, *EXTRAS])
 def test_extras_declared_in_pyproject_resolve_to_the_right_distributions(extra):
     assert set(resolve(declared(), extra, LINUX)) == EXPECTED_LINUX[extra]
-    assert set(resolve(declared(), extra, MACOS)) == EXPECTED_LINUX[extra]
+    assert set(resolve(declared(), extra, MACOS)) == EXPECTED_MACOS[extra]
 
 
 @pytest.mark.parametrize("extra", [None, *EXTRAS])
@@ -106,6 +114,14 @@ def test_mlx_extra_brings_the_cpu_build_on_linux_only():
         assert resolve(requirements, "mlx", LINUX)["mlx"].extras == {"cpu"}
         assert resolve(requirements, "mlx", MACOS)["mlx"].extras == set()
         assert "mlx" not in resolve(requirements, "mlx", {"sys_platform": "win32", "platform_system": "Windows"})
+
+
+def test_test_extra_brings_the_kits_runner_through_the_core():
+    core = tomllib.loads((ROOT / "packages/minidiff-core/pyproject.toml").read_text())["project"]
+    assert {Requirement(text).name for text in core["optional-dependencies"]["test"]} == {"pytest"}
+    assert not any(Requirement(text).name == "pytest" for text in core["dependencies"])
+    assert resolve(declared(), "test", LINUX)["minidiff-core"].extras == {"test"}
+    assert "test" not in resolve(declared(), None, LINUX)["minidiff-core"].extras
 
 
 def test_cuda_extra_brings_the_cuda_12_wheel_and_the_cupy_distribution_none():
