@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 #: how to get CuPy: the extra brings the CUDA 12 wheel; CUDA 13 users pick theirs
 INSTALL = 'pip install "minidiff[cuda]" (CUDA 12; on CUDA 13: pip install minidiff-cupy cupy-cuda13x)'
 
+#: Conformance checks known to fail on CuPy, with why (`minidiff.testing.expected`): its own
+#: tests and `minidiff check cupy` read this. None known; CuPy's default float is float64,
+#: as NumPy's.
+EXPECTED_FAILURES: dict[str, str] = {}
+
 
 def make_backend() -> Backend:
     try:

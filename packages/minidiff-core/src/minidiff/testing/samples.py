@@ -17,7 +17,7 @@ from minidiff.optable import functions
 from minidiff.tensor import Tensor
 from minidiff.testing.gradcheck import first_order_gradient, gradcheck
 
-__all__ = ["check_forward", "check_gradients", "materialize", "op_function", "reference_of"]
+__all__ = ["assert_close", "check_forward", "check_gradients", "materialize", "op_function", "reference_of"]
 
 
 def op_function(op: Op) -> Callable[..., Any]:
@@ -103,7 +103,39 @@ def check_forward(op: Op, sample: Sample, rng: np.random.Generator, backend: str
         expected_one = np.asarray(expected_one)
         assert host.shape == expected_one.shape, f"{op.qualname}: shape {host.shape}, NumPy gives {expected_one.shape}"
         assert host.dtype == expected_one.dtype, f"{op.qualname}: dtype {host.dtype}, NumPy gives {expected_one.dtype}"
-        np.testing.assert_allclose(host, expected_one, rtol=1e-6, atol=1e-12, err_msg=f"{op.qualname} forward")
+        assert_close(host, expected_one, rtol=1e-6, atol=1e-12, what=f"{op.qualname} forward")
+
+
+def assert_close(got: Any, expected: Any, *, rtol: float, atol: float, what: str) -> None:
+    """`got` equals `expected` within `atol + rtol * |expected|` element by element (NaN
+    matching NaN, an infinity the same infinity); otherwise an `AssertionError` whose first
+    line gives the size of the error, not only the tolerance, so that one line of
+    `minidiff check` says how far off the op is.
+
+    >>> assert_close(np.array([1.0, 2.0]), np.array([1.0, 2.1]), rtol=1e-6, atol=0.0, what="demo")
+    Traceback (most recent call last):
+        ...
+    AssertionError: demo: 1 of 2 elements differ from NumPy: max abs error 0.1, max rel error 0.0476 (worst at index (1,): got 2, NumPy 2.1); tolerance rtol=1e-06, atol=0
+    """
+    got, expected = np.asarray(got), np.asarray(expected)
+    kind = np.complex128 if "c" in (got.dtype.kind, expected.dtype.kind) else np.float64
+    g, e = got.astype(kind), expected.astype(kind)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        error = np.abs(g - e)
+        error = np.where((g == e) | (np.isnan(g) & np.isnan(e)), 0.0, error)
+        error = np.where(np.isnan(error), np.inf, error)  # NaN against a number: as wrong as can be
+        bad = error > atol + rtol * np.abs(e)
+        if not np.any(bad):
+            return
+        relative = np.where(bad, error / np.abs(e), 0.0)
+    nans = np.isnan(g) != np.isnan(e)
+    nan_note = f", {int(np.count_nonzero(nans))} NaN where the other has a number" if nans.any() else ""
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.where(bad, error, -1.0))), bad.shape))
+    raise AssertionError(
+        f"{what}: {int(np.count_nonzero(bad))} of {bad.size} elements differ from NumPy: max abs error "
+        f"{np.max(error[bad]):.3g}, max rel error {np.max(relative):.3g}{nan_note} (worst at index {worst}: "
+        f"got {g[worst]:.6g}, NumPy {e[worst]:.6g}); tolerance rtol={rtol:g}, atol={atol:g}"
+    )
 
 
 def check_gradients(op: Op, sample: Sample, rng: np.random.Generator, order: int, backend: str | None = None) -> None:

@@ -6,11 +6,13 @@ In an op pack's tests::
 
     class TestMyOps(OpPackSuite):
         op_pack = "myops"          # the entry-point name in the `minidiff` group
-        expected_failures = {"test_second_order[myop-0-numpy]": "why this is a known gap"}
 
 pytest then runs every check of `minidiff.testing.cases` on every op the pack registers,
 on every sample it declares, on every usable backend (or those given with
-``--minidiff-backend``). pytest is imported only when a suite is collected.
+``--minidiff-backend``). Known gaps are declared by the pack or backend itself, in its
+plugin module's `EXPECTED_FAILURES` (`minidiff.testing.expected`), so that these tests and
+`minidiff check` agree; a suite's `expected_failures` adds local ones. pytest is imported
+only when a suite is collected.
 """
 
 from __future__ import annotations
@@ -66,7 +68,14 @@ class _Suite:
         return params
 
     def _expected(self, test: str, case: Case) -> str | None:
-        # A key may name one backend (`...[sin-0-numpy]`) or all of them (`...[sin-0]`).
+        # A key may name one backend (`...[sin-0-numpy]`) or all of them (`...[sin-0]`). The
+        # plugins' own declarations (`minidiff.testing.expected`) come first: they are what
+        # `minidiff check` uses too; `expected_failures` adds a suite's local ones.
+        from minidiff.testing.expected import expected_failure
+
+        declared = expected_failure(test.removeprefix("test_"), case)
+        if declared:
+            return declared
         for key in (f"{test}[{case.id}]", f"{test}[{case.op.qualname}-{case.index}]"):
             if key in self.expected_failures:
                 return self.expected_failures[key]
@@ -124,6 +133,12 @@ class OpPackSuite(_Suite):
         assert self.op_pack, f"{type(self).__name__} must set `op_pack` to the pack's entry-point name"
         assert pack_ops(self.op_pack), f"op pack {self.op_pack!r} registers no ops"
 
+    def test_declared_expected_failures_name_real_cases(self) -> None:
+        ops = pack_ops(self.op_pack)
+        names = {self.op_pack, f"minidiff.ops.{self.op_pack}"}
+        plugin = next(info.name for info in plugins.state().plugins if info.name in names)
+        _check_declaration(plugin, {op.qualname: op for op in ops})
+
     def test_every_op_declares_samples(self) -> None:
         missing = [op.qualname for op in pack_ops(self.op_pack) if not op.samples]
         assert not missing, f"ops without samples cannot be checked: {missing}"
@@ -145,6 +160,10 @@ class BackendSuite(_Suite):
             for entry in registry.ops.values()
             for index, s in enumerate(entry.value.samples)
         ]
+
+    def test_declared_expected_failures_name_real_cases(self) -> None:
+        registry = plugins.load()
+        _check_declaration(registry.backends[self.backend].plugin, {q: e.value for q, e in registry.ops.items()})
 
     def test_backend_is_usable(self) -> None:
         assert self.backend, f"{type(self).__name__} must set `backend`"
@@ -188,3 +207,16 @@ class BackendSuite(_Suite):
         )
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"importing {entry.factory.__module__} imported {self.array_module}"
+
+
+def _check_declaration(plugin: str, ops: dict[str, Op]) -> None:
+    """Every key of the plugin's `EXPECTED_FAILURES` names a check, an op it covers and one of
+    that op's samples: a stale key (an op renamed, a sample removed) would hide nothing."""
+    from minidiff.testing.expected import declared, parse_key
+
+    for key in declared(plugin):
+        check, qualname, index, _ = parse_key(key)
+        assert check in CHECKS, f"{plugin}: expected failure {key!r} names no check; checks: {sorted(CHECKS)}"
+        op = ops.get(qualname)
+        assert op is not None, f"{plugin}: expected failure {key!r} names op {qualname!r}, which it does not cover"
+        assert index < len(op.samples), f"{plugin}: expected failure {key!r}: {qualname} has {len(op.samples)} samples"
