@@ -11,7 +11,8 @@ comparing values (`sort`, `partition`, `interp`), the indices are computed on th
 and passed to take_along_axis or getitem as constants: the choice is piecewise constant,
 so it carries no derivative, and the gradient is the one of the elements picked.
 
-Conventions at the points where the choice changes (the kinks):
+Conventions at the points where the choice changes (the kinks), checked against PyTorch
+and JAX:
 
 - `sort`, `partition`: tied elements are ordered stably (the first in the input takes the
   first place), so each tie receives the cotangent of one output position, as torch.sort

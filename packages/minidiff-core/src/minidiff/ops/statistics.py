@@ -7,19 +7,26 @@ running maximum and minimum behind `numpy.maximum.accumulate` / `numpy.minimum.a
 `cumprod` has its own rule; the others are composites of ops that have rules (`where`,
 `sum`, `max`, `sort`, getitem), differentiated through them, so every order works.
 
-Conventions at the points where a choice changes (the kinks):
+Conventions at the points where a choice changes (the kinks), each checked against
+PyTorch and JAX:
 
-- NaN-ignoring reductions: a NaN element gets a zero gradient; an all-NaN slice gives NaN
-  (or `initial`) and no gradient. `nanmax`/`nanmin` split `g` evenly between tied
-  elements, as `max`/`min` do (and jax.numpy.nanmax).
+- NaN-ignoring reductions: a NaN element gets a zero gradient (torch.nansum, torch.nanmean
+  and jax agree); an all-NaN slice gives NaN (or `initial`) and no gradient, as in jax.
+  `nanmax`/`nanmin` split `g` evenly between tied elements, as `max`/`min` do and
+  jax.numpy.nanmax does (torch has no nanmax).
 - `median`, `quantile`, `percentile`: the input is sorted stably, so among tied elements
   the one first in the input takes the lowest sorted place, and the gradient goes to the
-  elements at the interpolated places, as torch.quantile and jax.numpy.quantile do.
-  At a `q` where the interpolation index is a whole number the weight of the upper
-  neighbour is 0 (NumPy's `linear` method), so the gradient in `q` is one-sided there.
-- `ptp` is `max - min`, each splitting `g` between its ties.
-- Running maximum / minimum: each output takes its gradient from the first element that
-  reached the running extremum (the same element `argmax` of the prefix names).
+  elements at the interpolated places, as jax.numpy.median/quantile and torch.quantile do
+  (torch.median instead splits `g` between all the tied elements).
+- The derivative in a Tensor `q` where (n - 1) q is a whole number is the one from the
+  right (the next element's weight grows from 0, NumPy's `linear` method), consistent
+  with `interp` at a knot; torch.quantile and jax give 0 there.
+- `ptp` is `max - min`, each splitting `g` between its ties (as jax.numpy.ptp).
+- Running maximum / minimum (`numpy.maximum.accumulate`): each output takes its gradient
+  from the first element that reached the running extremum, the element `argmax` of the
+  prefix names (torch.cummax takes the latest tied element, jax.lax.cummax a mix of both).
+- `cumprod` with zeros is exact at every order (first and second derivatives agree with
+  torch.cumprod's).
 """
 
 from __future__ import annotations
