@@ -56,3 +56,19 @@ SPD = symmetric((3.0, 1.8, 0.7))
 SPD_BATCH = symmetric((2.5, 1.5, 0.6), batch=(2,))
 SYMMETRIC = symmetric((2.0, -0.6, -1.7))  # indefinite, distinct eigenvalues
 SYMMETRIC_BATCH = symmetric((1.9, 0.4, -1.2), batch=(2,))
+
+# Rank 2 of 3: lstsq's solution is the least-norm one, and jumps under most perturbations.
+TALL_RANK_2 = with_singular_values(4, 3, (2.2, 1.3, 0.0))
+
+
+def with_eigenvalues(eigenvalues: tuple[float, ...], batch: tuple[int, ...] = ()) -> np.ndarray:
+    """A general (non-symmetric) real matrix, or a stack of them, with these real
+    eigenvalues and well-conditioned eigenvectors (singular values 1.6 to 0.8)."""
+    n = len(eigenvalues)
+    p = with_singular_values(n, n, tuple(np.linspace(1.6, 0.8, n)), batch)
+    return (p * np.asarray(eigenvalues)) @ np.linalg.inv(p)
+
+
+NONSYMMETRIC = with_eigenvalues((2.1, -1.3, 0.6))
+NONSYMMETRIC_BATCH = with_eigenvalues((1.8, 0.9, -0.7), batch=(2,))
+NONSYMMETRIC_4 = with_eigenvalues((2.4, 1.2, -0.5, -1.6))

@@ -852,5 +852,7 @@ OPS = [
 
 @hookimpl
 def minidiff_register_ops(registry) -> None:
-    for op in OPS:
+    from minidiff_ops_linalg.solvers import SOLVER_OPS  # imported here: it builds on this module
+
+    for op in (*OPS, *SOLVER_OPS):
         registry.add_op(op)

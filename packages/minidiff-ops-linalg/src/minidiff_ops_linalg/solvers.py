@@ -1,0 +1,402 @@
+"""More of `numpy.linalg`: `lstsq`, `multi_dot`, `tensorsolve`, `tensorinv`, `cond`,
+`matrix_rank`, and `eig`/`eigvals` for general real matrices whose eigenvalues are real.
+
+Most are composites of the ops in `ops.py` (`pinv`, `solve`, `inv`, `svdvals`, `norm`),
+so their gradients are those ops' gradients, to every order:
+
+- `lstsq(a, b)` is `pinv(a) @ b` (NumPy's minimum-norm least-squares solution). For `a`
+  of full rank (column rank for M >= N, row rank for M < N) that is the exact gradient
+  with respect to `a` and `b`; for a rank-deficient `a`, whose solution jumps under most
+  perturbations, it is the gradient with the rank held fixed, as `pinv`'s.
+- `cond(x, p)` is `s_max / s_min` from `svdvals` (p = None, 2, -2: differentiable where
+  those singular values are simple) or `norm(x, p) * norm(inv(x), p)` (the norms'
+  subgradients at ties). A singular `x` gives inf (0 for p = -2), as in NumPy, with no
+  gradient.
+- `matrix_rank` is integer-valued: non-differentiable (its output never allows grad).
+- `eig` has its own rule (below): real, distinct eigenvalues only. A matrix with complex
+  eigenvalues raises LinAlgError (minidiff.linalg is real-only), and so does the backward
+  where two eigenvalues tie and the result depends on their eigenvectors.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Sequence
+
+import numpy as np
+from numpy.linalg import LinAlgError
+
+import minidiff as md
+from minidiff.extend import Op, sample
+from minidiff.tensor import Tensor
+from minidiff_ops_linalg import _samples as S
+from minidiff_ops_linalg.ops import _check_matrices, _check_real, _diag_embed, _mT, _reciprocal_gaps, _tensor
+
+__all__ = ["SOLVER_OPS", "cond", "eigvals", "lstsq", "multi_dot", "tensorinv", "tensorsolve"]
+
+
+# ---------------------------------------------------------------------------- lstsq
+
+
+def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """`numpy.linalg.lstsq`: `(x, residuals, rank, s)`, `x` minimizing ‖b - a x‖ (the one
+    of least norm when several do), for a 2-D `a` (M, N) and `b` of shape (M,) or (M, K).
+
+    `residuals` holds the squared residual norm of each column of `b` when `a` has rank N
+    and M > N, and is empty otherwise; `rank` is a 0-d integer tensor; `s` are the singular
+    values of `a`. Singular values at most `rcond` times the largest count as zero
+    (`rcond=None`: machine precision times max(M, N), as NumPy).
+
+    Gradients reach `a` and `b` through `x = pinv(a) @ b`, `residuals` and `s`: exact for
+    `a` of full rank; for a rank-deficient `a`, the gradient with the rank held fixed.
+
+    >>> import minidiff as md
+    >>> a = md.Tensor([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]], allow_grad=True)
+    >>> x, residuals, rank, s = md.linalg.lstsq(a, md.Tensor([1.0, 2.0, 2.0]))
+    >>> x
+    minidiff.Tensor([1.16666667, 0.5       ])
+    """
+    a, b = _tensor(a), _tensor(b)
+    _check_real(a.data)
+    _check_real(b.data)
+    if a.ndim != 2:
+        raise LinAlgError(f"lstsq: a must be one matrix (M, N), got an array of shape {a.shape}")
+    m, n = a.shape
+    if b.ndim not in (1, 2) or b.shape[0] != m:
+        raise LinAlgError(
+            f"lstsq: a has shape {a.shape}, so b must have shape ({m},) or ({m}, K); got {b.shape}"
+        )
+    eps = float(np.finfo(np.result_type(a.dtype, b.dtype, np.float32)).eps)
+    if rcond is None:
+        rcond = eps * max(m, n)
+    elif rcond < 0:
+        rcond = eps  # NumPy's "machine precision"
+    s = md.linalg.svdvals(a)
+    s_host = s.backend.to_host(s.data)
+    rank = int(np.count_nonzero(s_host > rcond * s_host.max())) if s_host.size else 0
+    x = md.linalg.pinv(a, rcond=rcond) @ b
+    if rank == n and m > n:
+        r = b - a @ x
+        residuals = md.reshape(md.sum(r * r, axis=0), (-1,))
+    else:
+        residuals = md.zeros((0,), dtype=x.dtype, backend=x.backend.name)
+    # NumPy gives LAPACK's int32; a 0-d tensor of it, so that every output is a Tensor
+    rank_tensor = Tensor(np.asarray(rank, dtype=np.int32), backend=a.backend.name)
+    return x, residuals, rank_tensor, s
+
+
+def _lstsq_reference(a, b, rcond=None):
+    x, residuals, rank, s = np.linalg.lstsq(a, b, rcond=rcond)
+    return x, residuals, np.asarray(rank, dtype=np.int32), s
+
+
+# ---------------------------------------------------------------------------- multi_dot
+
+
+def _chain_order(shapes: Sequence[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """Where to split each sub-chain i..j of matrices for the fewest multiplications
+    (Cormen et al., "Introduction to Algorithms", sec. 15.2; the order NumPy picks)."""
+    dims = [shape[0] for shape in shapes] + [shapes[-1][1]]
+    n = len(shapes)
+    cost = {(i, i): 0 for i in range(n)}
+    split: dict[tuple[int, int], int] = {}
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i, j] = math.inf
+            for k in range(i, j):
+                q = cost[i, k] + cost[k + 1, j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if q < cost[i, j]:
+                    cost[i, j], split[i, j] = q, k
+    return split
+
+
+def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Tensor:
+    """`numpy.linalg.multi_dot`: the product of two or more matrices, multiplied in the
+    order that needs the fewest scalar multiplications. The first argument may be 1-D (a
+    row vector) and the last 1-D (a column vector); the others must be 2-D.
+
+    >>> import minidiff as md
+    >>> md.linalg.multi_dot([md.ones((2, 3)), md.ones((3, 4)), md.ones(4)])
+    minidiff.Tensor([12., 12.])
+    """
+    if out is not None:
+        raise TypeError("multi_dot: out= is not supported; use the returned tensor")
+    if isinstance(arrays, Tensor) or len(arrays) < 2:
+        raise ValueError("multi_dot: expecting a sequence of at least two arrays")
+    tensors = [_tensor(a) for a in arrays]
+    first_1d, last_1d = tensors[0].ndim == 1, tensors[-1].ndim == 1
+    if first_1d:
+        tensors[0] = md.reshape(tensors[0], (1, -1))
+    if last_1d:
+        tensors[-1] = md.reshape(tensors[-1], (-1, 1))
+    for position, t in enumerate(tensors):
+        if t.ndim != 2:
+            raise LinAlgError(
+                f"multi_dot: array {position} has shape {tuple(arrays[position].shape) if hasattr(arrays[position], 'shape') else t.shape}; "
+                f"all but the first and last must be 2-D, and those 1-D or 2-D"
+            )
+    for position in range(len(tensors) - 1):
+        if tensors[position].shape[1] != tensors[position + 1].shape[0]:
+            raise ValueError(
+                f"multi_dot: shapes {tensors[position].shape} (array {position}) and "
+                f"{tensors[position + 1].shape} (array {position + 1}) are not aligned"
+            )
+    split = _chain_order([t.shape for t in tensors])
+
+    def product(i: int, j: int) -> Tensor:
+        if i == j:
+            return tensors[i]
+        k = split[i, j]
+        return md.matmul(product(i, k), product(k + 1, j))
+
+    result = product(0, len(tensors) - 1)
+    if first_1d and last_1d:
+        return md.reshape(result, ())
+    if first_1d or last_1d:
+        return md.reshape(result, (-1,))
+    return result
+
+
+# ---------------------------------------------------------------------------- tensorsolve, tensorinv
+
+
+def tensorsolve(a: Any, b: Any, axes: Any = None) -> Tensor:
+    """`numpy.linalg.tensorsolve`: `x` with `tensordot(a, x, x.ndim) == b`, where `x` has
+    the shape of `a`'s trailing axes (after moving `axes` to the end). Reshapes to one
+    square system and solves it, so the gradient is `solve`'s."""
+    a, b = _tensor(a), _tensor(b)
+    if axes is not None:
+        order = list(range(a.ndim))
+        for k in axes:
+            order.remove(operator.index(k) % a.ndim)
+            order.append(operator.index(k) % a.ndim)
+        a = md.transpose(a, tuple(order))
+    shape = a.shape[b.ndim:]
+    size = math.prod(shape)
+    if a.size != size * size or math.prod(a.shape[: b.ndim]) != size:
+        raise LinAlgError(
+            f"tensorsolve: a (shape {a.shape}) must have as many elements in its leading {b.ndim} axes "
+            f"(b's shape {b.shape}) as in its other axes {shape}"
+        )
+    x = md.linalg.solve(md.reshape(a, (size, size)), md.reshape(b, (size,)))
+    return md.reshape(x, shape)
+
+
+def tensorinv(a: Any, ind: int = 2) -> Tensor:
+    """`numpy.linalg.tensorinv`: the inverse of `a` for `tensordot(..., ind)`: its first
+    `ind` axes against the rest, reshaped to one square matrix and inverted."""
+    a = _tensor(a)
+    ind = operator.index(ind)
+    if ind <= 0:
+        raise ValueError(f"tensorinv: ind must be a positive integer, got {ind}")
+    rows, cols = math.prod(a.shape[:ind]), math.prod(a.shape[ind:])
+    if rows != cols:
+        raise LinAlgError(
+            f"tensorinv: the first {ind} axes of a (shape {a.shape}) hold {rows} elements and the rest "
+            f"{cols}; they must be equal"
+        )
+    inverse = md.linalg.inv(md.reshape(a, (rows, cols)))
+    return md.reshape(inverse, a.shape[ind:] + a.shape[:ind])
+
+
+# ---------------------------------------------------------------------------- cond, matrix_rank
+
+
+def cond(x: Any, p: Any = None) -> Tensor:
+    """`numpy.linalg.cond`: the condition number of each matrix in the `p` norm.
+
+    p = None, 2 or -2: the ratio of the extreme singular values (any M x N); differentiable
+    where those are simple, through `svdvals`. Other p ("fro", "nuc", 1, -1, inf, -inf,
+    square matrices only): `norm(x, p) * norm(inv(x), p)`, with the norms' subgradients at
+    ties. A singular matrix gives inf (0 for p = -2), as NumPy, and no gradient.
+
+    >>> import minidiff as md
+    >>> md.linalg.cond(md.Tensor([[2.0, 0.0], [0.0, 0.5]]))
+    minidiff.Tensor(4.)
+    """
+    x = _tensor(x)
+    _check_matrices(x.data, square=p not in (None, 2, -2))
+    if p in (None, 2, -2):
+        s = md.linalg.svdvals(x)
+        if bool(np.any(x.backend.to_host(s.data)[..., -1] == 0)):
+            return _singular(x, p)
+        return s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
+    try:
+        inverse = md.linalg.inv(x)
+    except LinAlgError:
+        return _singular(x, p)
+    return md.linalg.norm(x, p, axis=(-2, -1)) * md.linalg.norm(inverse, p, axis=(-2, -1))
+
+
+def _singular(x: Tensor, p: Any) -> Tensor:
+    """NumPy's answer where a matrix of the stack is singular (inf there; 0 for p = -2), as
+    a constant: the condition number has no gradient at a singular matrix. (NumPy 2.4
+    raises "SVD did not converge" for p = "nuc" at a singular matrix; this gives inf.)"""
+    host = x.backend.to_host(x.data)
+    values = np.empty(host.shape[:-2], dtype=x.dtype)
+    for index in np.ndindex(*values.shape):
+        try:
+            with np.errstate(all="ignore"):
+                values[index] = np.linalg.cond(host[index], p)
+        except LinAlgError:
+            values[index] = math.inf
+    return Tensor(values, backend=x.backend.name)
+
+
+def _matrix_rank(xp: Any, A: Any, tol: Any, hermitian: bool, rtol: Any) -> Any:
+    _check_real(A)
+    return xp.linalg.matrix_rank(A, tol=tol, hermitian=hermitian, rtol=rtol)
+
+
+# ---------------------------------------------------------------------------- eig
+
+
+def _eig(xp: Any, a: Any) -> tuple:
+    shape = _check_matrices(a)
+    w, v = xp.linalg.eig(a)
+    if "complex" in str(w.dtype):
+        raise LinAlgError(
+            f"eig: a matrix of the input (shape {shape}) has complex eigenvalues; minidiff.linalg is real-only "
+            f"and supports eig only where every eigenvalue is real (eigh for symmetric matrices always is)"
+        )
+    return w, v
+
+
+def _eig_vjp(gs: tuple, ans: tuple, a: Tensor) -> Tensor:
+    # For A = V diag(w) V⁻¹ with V's columns of unit norm (NumPy's normalization), as in
+    # PyTorch's linalg_eig_backward (after Giles 2008, sec. 3.1, which leaves V unnormalized):
+    # Ā = V⁻ᵀ (diag(w̄) + F ∘ (VᵀV̄ - VᵀV diag(diag(VᵀV̄)))) Vᵀ, F_ij = 1 / (w_j - w_i).
+    gw, gv = gs
+    w, v = ans
+    vt = _mT(v)
+    coupling = vt @ gv
+    coupling = coupling - (vt @ v) * md.expand_dims(md.diagonal(coupling, axis1=-2, axis2=-1), -2)
+    f = _reciprocal_gaps(w, coupling, "eig", "eigenvalues")
+    return md.linalg.solve(vt, (f * coupling + _diag_embed(gw)) @ vt)
+
+
+def eigvals(a: Any) -> Tensor:
+    """`numpy.linalg.eigvals`: the eigenvalues of general real matrices, where they are
+    real (complex ones raise LinAlgError). Computed with the eigenvectors, which the
+    gradient V⁻ᵀ diag(w̄) Vᵀ needs."""
+    return md.linalg.eig(a)[0]
+
+
+# ---------------------------------------------------------------------------- the table
+
+SOLVER_OPS = [
+    Op(
+        "lstsq",
+        composite=lstsq,
+        namespace="linalg",
+        reference=_lstsq_reference,
+        doc=lstsq.__doc__,
+        samples=(
+            sample(S.TALL, (4,)),
+            sample(S.TALL, (4, 2)),
+            sample(S.WIDE, (3,)),  # underdetermined: the least-norm solution
+            sample(S.SQUARE, (3, 2), rcond=-1),
+            sample(S.TALL_BATCH[0], (3,), rcond=1e-10),
+            # Rank 2 of 3: the solution jumps under most perturbations (forward only)
+            sample(S.TALL_RANK_2, (4,), order=0),
+        ),
+    ),
+    Op(
+        "multi_dot",
+        composite=multi_dot,
+        namespace="linalg",
+        reference=np.linalg.multi_dot,
+        doc=multi_dot.__doc__,
+        samples=(
+            sample([(2, 3), (3, 4)]),
+            sample([(4, 2), (2, 5), (5, 3)]),
+            sample([(3,), (3, 4), (4, 2), (2,)]),
+            sample([(2, 6), (6, 1), (1, 5), (5, 3)]),
+            sample([(3,), (3, 2)]),
+        ),
+    ),
+    Op(
+        "tensorsolve",
+        composite=tensorsolve,
+        namespace="linalg",
+        doc=tensorsolve.__doc__,
+        samples=(
+            sample(S.SQUARE_4.reshape(2, 2, 4), (2, 2)),
+            sample(S.SQUARE_4.reshape(4, 2, 2), (4,)),
+            sample(S.SQUARE_4.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3), (2, 2), axes=(2,)),
+        ),
+    ),
+    Op(
+        "tensorinv",
+        composite=tensorinv,
+        namespace="linalg",
+        doc=tensorinv.__doc__,
+        samples=(
+            sample(S.SQUARE_4.reshape(2, 2, 2, 2)),
+            sample(S.SQUARE_4.reshape(4, 2, 2), ind=1),
+            sample(S.SQUARE, ind=1),
+        ),
+    ),
+    Op(
+        "cond",
+        composite=cond,
+        namespace="linalg",
+        doc=cond.__doc__,
+        samples=(
+            sample(S.SQUARE),
+            sample(S.TALL),
+            sample(S.SQUARE_BATCH, 2),
+            sample(S.WIDE_BATCH, -2),
+            sample(S.SQUARE, "fro"),
+            sample(S.SQUARE_4, "nuc"),
+            sample(S.SQUARE, 1),
+            sample(S.SQUARE_BATCH, -1),
+            sample(S.SQUARE, math.inf),
+            sample(S.SQUARE, -math.inf),
+            sample(S.SINGULAR, order=0),
+            sample(S.SINGULAR, "fro", order=0),
+        ),
+    ),
+    # Integer-valued: non-differentiable.
+    Op(
+        "matrix_rank",
+        _matrix_rank,
+        namespace="linalg",
+        params={"tol": None, "hermitian": False, "rtol": None},
+        samples=(
+            sample(S.SQUARE),
+            sample(S.SINGULAR),
+            sample(S.TALL_BATCH),
+            sample(S.SINGULAR, tol=0.5),
+            sample(S.SINGULAR, rtol=0.45),
+            sample(S.SPD, hermitian=True),
+            sample(np.array([0.0, 1.0, 0.0])),
+        ),
+    ),
+    Op(
+        "eig",
+        _eig,
+        vjp=(_eig_vjp,),
+        namespace="linalg",
+        nout=2,
+        doc="eig(a) -> (eigenvalues, eigenvectors) of general real matrices whose eigenvalues are real, the "
+        "eigenvectors of unit norm as NumPy returns them. Complex eigenvalues raise LinAlgError (minidiff.linalg "
+        "is real-only). The gradient (as PyTorch's) needs distinct eigenvalues where the result depends on "
+        "their eigenvectors; otherwise the backward raises ValueError.",
+        samples=(
+            sample(S.NONSYMMETRIC),
+            sample(S.NONSYMMETRIC_BATCH),
+            sample(S.NONSYMMETRIC_4),
+            sample(S.SYMMETRIC),
+        ),
+    ),
+    Op(
+        "eigvals",
+        composite=eigvals,
+        namespace="linalg",
+        doc=eigvals.__doc__,
+        samples=(sample(S.NONSYMMETRIC), sample(S.NONSYMMETRIC_BATCH)),
+    ),
+]
