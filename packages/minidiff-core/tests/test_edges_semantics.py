@@ -325,6 +325,25 @@ def test_plain_parameters_are_kept_as_they_are():
     assert x[idx].node.params["key"] is not idx  # an array is copied
 
 
+def test_the_parameters_a_node_looks_at_are_those_its_rules_read():
+    from minidiff.extend import Op
+    from minidiff.saved import params_read
+
+    def op(*rules):
+        return Op("f", forward="sum", params={"axis": None, "keepdims": False, "key": None}, vjp=rules)
+
+    assert params_read(md.reshape.op) == ()  # the rule reads x.shape, not the parameter
+    assert params_read(md.sum.op) == ("axis",)
+    assert params_read(op(lambda g, ans, x, axis, keepdims, key: g[key])) == ("key",)
+
+    def captures(g, ans, x, axis, keepdims, key):
+        return (lambda: g[key])()  # read inside an inner function
+
+    assert params_read(op(captures)) == ("key",)
+    assert params_read(op(lambda g, ans, x, **params: g)) == ("axis", "keepdims", "key")  # could read any
+    assert params_read(op(lambda g, ans, x, axis, keepdims, key: g, None)) == ()
+
+
 # ---------------------------------------------------------------------------- NumPy views of a tensor
 
 

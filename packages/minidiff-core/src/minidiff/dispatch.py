@@ -25,7 +25,7 @@ from minidiff.extend import Op
 from minidiff.graph import FuncNode, grad_enabled
 from minidiff.optable import functions, ops
 from minidiff.registry import Registry
-from minidiff.saved import RuleReads, rule_reads
+from minidiff.saved import RuleReads, params_read, rule_reads
 from minidiff.tensor import Tensor, make_tensor, version_of
 
 # Python numbers stay weak scalars, passed to kernels as they are, so `float32 * 2.0`
@@ -104,7 +104,10 @@ def bind(op: Op, overrides: dict[str, Callable[..., Any]]) -> Callable[..., Any]
 def _signature(op: Op, kernels: _Kernels) -> Callable[..., Any]:
     """Map the public call onto `apply(operands, params)`."""
     reads = rule_reads(op) if op.vjp is not None else None
-    apply = partial(_apply, op, kernels, reads)
+    # the parameters a node may have to copy: those its rules read; all of them when a
+    # `parse` makes the parameters (their names are known only per call)
+    checked = None if op.parse is not None else params_read(op) if reads is not None else ()
+    apply = partial(_apply, op, kernels, reads, checked)
     if op.parse is not None:
         parse = op.parse
 
@@ -127,7 +130,7 @@ def _signature(op: Op, kernels: _Kernels) -> Callable[..., Any]:
     if not op.params:
         return lambda *args: apply(_exactly(op, args), {})
     if nargs == 1:
-        return _unary_with_params_fast_path(op, kernels, reads, apply)
+        return _unary_with_params_fast_path(op, kernels, reads, checked, apply)
 
     def call(*args: Any, **kwargs: Any) -> Tensor:
         return apply(_exactly(op, args[:nargs]), _params(op, args[nargs:], kwargs))
@@ -224,7 +227,7 @@ def _binary_fast_path(
 
 
 def _unary_with_params_fast_path(
-    op: Op, kernels: _Kernels, reads: RuleReads | None, apply: Callable[[tuple, dict], Tensor]
+    op: Op, kernels: _Kernels, reads: RuleReads | None, checked: tuple[str, ...], apply: Callable[[tuple, dict], Tensor]
 ) -> Callable[..., Any]:
     """`md.sum(x, axis=0)`, `md.reshape(x, shape)` on a Tensor skip the generic operand
     handling. Backward rules call these all the time; on a (16, 10) tensor this path takes
@@ -249,11 +252,12 @@ def _unary_with_params_fast_path(
             dtype = out.data.dtype
             takes_grad = _TAKES_GRAD.get(dtype)
             if takes_grad or (takes_grad is None and _learn_dtype(backend, dtype)):
-                for value in params.values():
+                for name in checked:  # the parameters the rules read: `axis` of sum, not `shape` of reshape
+                    value = params[name]
                     kind = type(value)
                     if kind in _IMMUTABLE or (kind is tuple and _IMMUTABLE.issuperset(map(type, value))):
-                        continue  # `axis=0`, `shape=(2, 3)`: nothing a later write could change
-                    params = _frozen_params(params, backend)  # an index array, a list of counts, ...
+                        continue  # `axis=0`, `axes=(1, 0)`: nothing a later write could change
+                    params = _frozen_params(params, backend, checked)  # an index array, a list of counts, ...
                     break
                 kept = x if keep_x or x.node is None else x.node.as_input(x)
                 node = out.node = FuncNode(op, (kept,), params, (x._version[0],))
@@ -292,7 +296,9 @@ def _params(op: Op, args: tuple, kwargs: dict) -> dict:
     return params
 
 
-def _apply(op: Op, kernels: _Kernels, reads: RuleReads | None, operands: tuple, params: dict) -> Tensor:
+def _apply(
+    op: Op, kernels: _Kernels, reads: RuleReads | None, checked: tuple[str, ...] | None, operands: tuple, params: dict
+) -> Tensor:
     """Run `op` on `operands`: one backend, its kernel, and a graph node when needed."""
     backend = None
     for a in operands:
@@ -331,7 +337,7 @@ def _apply(op: Op, kernels: _Kernels, reads: RuleReads | None, operands: tuple, 
             a.node.as_input(a) if isinstance(a, Tensor) and a.node is not None and not reads.keeps(1 + i, differentiated) else a
             for i, a in enumerate(inputs)
         )
-        node = out.node = FuncNode(op, kept, _frozen_params(params, backend) if params else params, versions)
+        node = out.node = FuncNode(op, kept, _frozen_params(params, backend, checked) if params else params, versions)
         out.allow_grad = True
     base = getattr(data, "base", None)
     if base is not None:
@@ -347,12 +353,13 @@ def _takes_grad(backend: Any, dtype: Any) -> bool:
     return _learn_dtype(backend, dtype) if takes_grad is None else takes_grad
 
 
-def _frozen_params(params: dict, backend: Any) -> dict:
+def _frozen_params(params: dict, backend: Any, names: tuple[str, ...] | None = None) -> dict:
     """`params` as a node keeps them: every value a later write could change (an index
     array, a boolean mask, a list of `repeat` counts, a Tensor used as an index) replaced by
     a private copy, since the forward has used the values and backward must see the same
-    ones. The dict itself is returned when nothing needed copying (`axis=0`, `shape=(2, 3)`,
-    a key of slices and ints), which is the common case and costs no copy.
+    ones. Only the parameters in `names` (those the op's rules read; all when None) are
+    looked at. The dict itself is returned when nothing needed copying (`axis=0`,
+    `shape=(2, 3)`, a key of slices and ints), which is the common case and costs no copy.
 
     >>> import numpy as np
     >>> idx = np.array([0, 2])
@@ -362,7 +369,8 @@ def _frozen_params(params: dict, backend: Any) -> dict:
     ([0, 2], 0)
     """
     frozen = None
-    for name, value in params.items():
+    for name in params if names is None else names:
+        value = params[name]
         if type(value) in _IMMUTABLE:
             continue
         copy = _frozen(value, backend)

@@ -19,6 +19,10 @@ rule, so the inference can keep too much but never too little.
 
 Which rules run depends on which operands take a gradient, so what to keep is decided per
 call: `x * 1.0001` runs only x's rule, which reads the constant.
+
+The same inspection says which keyword parameters the rules read (`params_read`): a node
+copies an array-valued parameter it keeps (see `minidiff.dispatch`), and a parameter no
+rule reads, like `reshape`'s `shape`, needs no look at all.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any, Callable
 from minidiff.extend import Op
 
 _CO_VARARGS = 0x04  # code flag of a `*args` parameter (inspect.CO_VARARGS, without importing inspect)
+_CO_VARKEYWORDS = 0x08  # code flag of a `**kwargs` parameter (inspect.CO_VARKEYWORDS)
 
 
 @dataclass(frozen=True)
@@ -99,4 +104,38 @@ def _names_used(code: CodeType) -> set[str]:
             names.add(value)
         elif isinstance(value, tuple):  # Python 3.13's LOAD_FAST_LOAD_FAST loads two names
             names.update(v for v in value if isinstance(v, str))
+    return names
+
+
+def params_read(op: Op) -> tuple[str, ...]:
+    """The names of `op`'s keyword parameters that some rule of `op` reads; every parameter
+    when a rule's code cannot be inspected or takes `**params`.
+
+    >>> params_read(Op("sum", forward="sum", params={"axis": None, "keepdims": False},
+    ...                vjp=(lambda g, ans, x, axis, keepdims: g * axis,)))
+    ('axis',)
+    """
+    names = tuple(op.params)
+    rules = op.vjp if isinstance(op.vjp, tuple) else (op.vjp,)
+    read: set[str] = set()
+    for rule in rules:
+        if rule is None:
+            continue
+        # no unwrapping of `__wrapped__` here: a wrapper may read a parameter it does not pass on
+        code = getattr(rule, "__code__", None)
+        if not isinstance(code, CodeType) or code.co_flags & _CO_VARKEYWORDS:
+            return names
+        read |= _locals_loaded(code)
+    return tuple(name for name in names if name in read)
+
+
+def _locals_loaded(code: CodeType) -> set[str]:
+    """The local variables `code` reads, and those an inner function captures."""
+    names = set(code.co_cellvars)
+    for instruction in dis.get_instructions(code):
+        if instruction.opname.startswith(("LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE", "DELETE_FAST")):
+            value = instruction.argval
+            names.update(value if isinstance(value, tuple) else (value,))  # 3.13's LOAD_FAST_LOAD_FAST: two
+        elif instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and instruction.argval in ("locals", "vars", "eval", "exec"):
+            return set(code.co_varnames)  # reads its locals some other way: every one counts
     return names
