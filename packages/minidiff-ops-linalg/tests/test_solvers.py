@@ -16,7 +16,7 @@ from minidiff import plugins
 from minidiff.testing import gradcheck
 from minidiff_ops_linalg import _samples as S
 
-NEW = ("lstsq", "multi_dot", "tensorsolve", "tensorinv", "cond", "matrix_rank", "eig", "eigvals")
+NEW = ("lstsq", "multi_dot", "tensorsolve", "tensorinv", "cond", "matrix_rank", "eig", "eigvals", "expm")
 
 
 def test_the_new_ops_register_with_the_pack():
@@ -212,6 +212,47 @@ def test_eig_third_order_by_finite_differences():
 
     f = lambda t: md.linalg.eig(t)[0][0]  # noqa: E731
     assert gradcheck(first_order_gradient(first_order_gradient(f)), S.NONSYMMETRIC, mode="direction", atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- expm
+
+
+@pytest.mark.parametrize("scale", [0.1, 1.0, 40.0], ids=["small", "unscaled", "squared"])
+def test_expm_of_a_symmetric_matrix_is_the_exponential_of_its_eigenvalues(scale):
+    w, v = np.linalg.eigh(S.SYMMETRIC)
+    got = md.linalg.expm(md.Tensor(scale * S.SYMMETRIC)).numpy()
+    np.testing.assert_allclose(got, (v * np.exp(scale * w)) @ v.T, rtol=1e-12, atol=1e-13 * np.exp(scale * w).max())
+
+
+def test_expm_closed_forms_and_batches():
+    np.testing.assert_allclose(md.linalg.expm(md.Tensor([[0.0, 1.0], [0.0, 0.0]])).numpy(), [[1.0, 1.0], [0.0, 1.0]], rtol=1e-15)
+    t = 0.7  # a rotation generator
+    np.testing.assert_allclose(
+        md.linalg.expm(md.Tensor([[0.0, -t], [t, 0.0]])).numpy(), [[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]], rtol=1e-15
+    )
+    stack = np.array([np.diag([1.0, -2.0]), np.diag([0.5, 3.0])])
+    np.testing.assert_allclose(md.linalg.expm(md.Tensor(stack)).numpy(), np.array([np.diag(np.exp(np.diag(m))) for m in stack]), rtol=1e-14)
+    assert md.linalg.expm(md.Tensor(np.eye(2, dtype=np.float32))).dtype == np.float32
+
+
+def test_expm_gradient_at_a_diagonal_matrix_is_the_divided_differences():
+    # The Fréchet derivative of expm at diag(d) scales E_ij by (e^d_i - e^d_j) / (d_i - d_j)
+    # (e^d_i on the diagonal), and so does its adjoint.
+    d = np.array([0.3, -1.1, 2.0])
+    w = np.arange(9.0).reshape(3, 3) - 4.0
+    x = md.Tensor(np.diag(d), allow_grad=True)
+    md.sum(md.linalg.expm(x) * md.Tensor(w)).backward()
+    di, dj = d[:, None], d[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        divided = np.where(di == dj, np.exp(di), (np.exp(di) - np.exp(dj)) / (di - dj))
+    np.testing.assert_allclose(x.grad.numpy(), w * divided, rtol=1e-12)
+
+
+def test_expm_errors():
+    with pytest.raises(LinAlgError, match="square"):
+        md.linalg.expm(md.Tensor(np.ones((2, 3))))
+    with pytest.raises(ValueError, match="infinite or NaN"):
+        md.linalg.expm(md.Tensor([[np.inf, 0.0], [0.0, 1.0]]))
 
 
 # ---------------------------------------------------------------------------- NumPy interop

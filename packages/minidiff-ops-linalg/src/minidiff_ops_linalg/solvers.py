@@ -1,5 +1,6 @@
 """More of `numpy.linalg`: `lstsq`, `multi_dot`, `tensorsolve`, `tensorinv`, `cond`,
-`matrix_rank`, and `eig`/`eigvals` for general real matrices whose eigenvalues are real.
+`matrix_rank`, and `eig`/`eigvals` for general real matrices whose eigenvalues are real;
+and the matrix exponential `expm` (SciPy's name; NumPy has none).
 
 Most are composites of the ops in `ops.py` (`pinv`, `solve`, `inv`, `svdvals`, `norm`),
 so their gradients are those ops' gradients, to every order:
@@ -13,6 +14,9 @@ so their gradients are those ops' gradients, to every order:
   subgradients at ties). A singular `x` gives inf (0 for p = -2), as in NumPy, with no
   gradient.
 - `matrix_rank` is integer-valued: non-differentiable (its output never allows grad).
+- `expm` is Higham's scaling and squaring with a degree-13 Padé approximant, written in
+  minidiff ops: its gradient is the derivative of that approximant, as accurate as the
+  forward (Al-Mohy & Higham 2009).
 - `eig` has its own rule (below): real, distinct eigenvalues only. A matrix with complex
   eigenvalues raises LinAlgError (minidiff.linalg is real-only), and so does the backward
   where two eigenvalues tie and the result depends on their eigenvectors.
@@ -33,7 +37,7 @@ from minidiff.tensor import Tensor
 from minidiff_ops_linalg import _samples as S
 from minidiff_ops_linalg.ops import _check_matrices, _check_real, _diag_embed, _mT, _reciprocal_gaps, _tensor
 
-__all__ = ["SOLVER_OPS", "cond", "eigvals", "lstsq", "multi_dot", "tensorinv", "tensorsolve"]
+__all__ = ["SOLVER_OPS", "cond", "eigvals", "expm", "lstsq", "multi_dot", "tensorinv", "tensorsolve"]
 
 
 # ---------------------------------------------------------------------------- lstsq
@@ -55,7 +59,7 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Tensor, Tensor, Tensor, Te
     >>> a = md.Tensor([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]], allow_grad=True)
     >>> x, residuals, rank, s = md.linalg.lstsq(a, md.Tensor([1.0, 2.0, 2.0]))
     >>> x
-    minidiff.Tensor([1.16666667, 0.5       ])
+    minidiff.Tensor([1.16666667, 0.5       ], allow_grad=True)
     """
     a, b = _tensor(a), _tensor(b)
     _check_real(a.data)
@@ -284,6 +288,65 @@ def eigvals(a: Any) -> Tensor:
     return md.linalg.eig(a)[0]
 
 
+# ---------------------------------------------------------------------------- expm
+
+# Higham 2005, "The scaling and squaring method for the matrix exponential revisited":
+# the [13/13] Padé coefficients, and the 1-norm up to which that approximant is accurate to
+# double precision without scaling.
+_PADE_13 = (
+    64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0, 129060195264000.0,
+    10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0, 40840800.0, 960960.0, 16380.0, 182.0, 1.0,
+)
+_THETA_13 = 5.371920351148152
+
+
+def expm(a: Any) -> Tensor:
+    """The matrix exponential of each square matrix in a stack (`scipy.linalg.expm`):
+    a scaled by 2⁻ˢ so that its 1-norm is at most 5.37, the [13/13] Padé approximant, then
+    squared s times (Higham 2005). Built from matmul and solve, so it is differentiable to
+    every order; its gradient is the approximant's, accurate to about the forward's error.
+
+    >>> import minidiff as md
+    >>> md.linalg.expm(md.Tensor([[0.0, 1.0], [0.0, 0.0]]))
+    minidiff.Tensor([[1., 1.],
+                     [0., 1.]])
+    """
+    a = _tensor(a)
+    _check_matrices(a.data)
+    host = a.backend.to_host(a.data)
+    norm = float(np.max(np.sum(np.abs(host), axis=-2))) if host.size else 0.0
+    if not math.isfinite(norm):
+        raise ValueError(f"expm: the input (shape {a.shape}) has infinite or NaN entries")
+    squarings = max(0, math.ceil(math.log2(norm / _THETA_13))) if norm > _THETA_13 else 0
+    x = a / 2.0**squarings if squarings else a
+    b = _PADE_13
+    eye = md.eye(a.shape[-1], dtype=a.dtype, backend=a.backend.name)
+    x2 = x @ x
+    x4 = x2 @ x2
+    x6 = x4 @ x2
+    u = x @ (x6 @ (b[13] * x6 + b[11] * x4 + b[9] * x2) + b[7] * x6 + b[5] * x4 + b[3] * x2 + b[1] * eye)
+    v = x6 @ (b[12] * x6 + b[10] * x4 + b[8] * x2) + b[6] * x6 + b[4] * x4 + b[2] * x2 + b[0] * eye
+    result = md.linalg.solve(v - u, v + u)
+    for _ in range(squarings):
+        result = result @ result
+    return result
+
+
+def _expm_reference(a: np.ndarray) -> np.ndarray:
+    """A plain Taylor series after scaling to norm 1/2, then squaring: not the algorithm
+    above, so the two check each other."""
+    norm = float(np.max(np.sum(np.abs(a), axis=-2)))
+    squarings = max(0, math.ceil(math.log2(norm)) + 1) if norm > 0 else 0
+    x = np.asarray(a, dtype=np.float64) / 2.0**squarings
+    term = total = np.broadcast_to(np.eye(a.shape[-1]), a.shape)
+    for k in range(1, 30):
+        term = term @ x / k
+        total = total + term
+    for _ in range(squarings):
+        total = total @ total
+    return total.astype(a.dtype)
+
+
 # ---------------------------------------------------------------------------- the table
 
 SOLVER_OPS = [
@@ -390,6 +453,20 @@ SOLVER_OPS = [
             sample(S.NONSYMMETRIC_BATCH),
             sample(S.NONSYMMETRIC_4),
             sample(S.SYMMETRIC),
+        ),
+    ),
+    Op(
+        "expm",
+        composite=expm,
+        namespace="linalg",
+        reference=_expm_reference,
+        doc=expm.__doc__,
+        samples=(
+            sample((3, 3)),
+            sample((2, 4, 4), domain=(-0.5, 0.5)),
+            sample(S.NONSYMMETRIC_4),
+            sample(3.0 * S.SQUARE),  # 1-norm above 5.37: scaled and squared
+            sample(np.array([[0.0, 1.0], [0.0, 0.0]])),
         ),
     ),
     Op(
