@@ -39,6 +39,10 @@ class TestStatistics(OpPackSuite):
     op_pack = "statistics"
 
 
+class TestSpecial(OpPackSuite):
+    op_pack = "special"
+
+
 def test_every_builtin_family_is_covered_above():
-    covered = {"creation", "elementwise", "reductions", "shape", "linear", "numpy_extras", "arrangement", "statistics"}
+    covered = {"creation", "elementwise", "reductions", "shape", "linear", "numpy_extras", "arrangement", "statistics", "special"}
     assert {name.rsplit(".", 1)[-1] for name in plugins.DEFAULT_PLUGINS} == covered

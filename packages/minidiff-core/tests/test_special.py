@@ -1,6 +1,6 @@
-"""The special functions and activations (`minidiff.ops.special`): the conformance kit on
-every op, then what the kit does not cover: values at kinks and jumps, NumPy's edge cases
-(NaN, infinities, signed zeros), call forms and NumPy interop."""
+"""The special functions and activations (`minidiff.ops.special`) beyond the conformance
+kit (test_conformance.py): values and gradients at kinks and jumps, NumPy's edge cases (NaN,
+infinities, signed zeros), accuracy, call forms and NumPy interop."""
 
 from __future__ import annotations
 
@@ -10,11 +10,7 @@ import numpy as np
 import pytest
 
 import minidiff as md
-from minidiff.testing import OpPackSuite, gradcheck
-
-
-class TestSpecial(OpPackSuite):
-    op_pack = "special"
+from minidiff.testing import gradcheck
 
 
 def _grad(f, x):
