@@ -239,7 +239,7 @@ def minidiff_register_backends(registry):
     report = probe(tmp_path)
     assert report["backends"]["toy"] == "toy_a"
     clash = next(w for w in report["warnings"] if "backend 'toy'" in w)
-    assert "'toy_a' keeps it (it loaded first) and 'toy_b''s is skipped" in clash
+    assert "'toy_a' keeps it (it loaded first); the one from 'toy_b' is skipped" in clash
     result = run(tmp_path, "import minidiff as md; print(md.get_backend('toy').made_by)")
     assert result.stdout.strip() == "a", result.stderr
 
@@ -267,3 +267,79 @@ def test_a_factory_must_return_a_backend_of_its_name(tmp_path: Path) -> None:
     )
     result = run(tmp_path, "import minidiff as md\nmd.zeros(1, backend='wrong')")
     assert "must return a minidiff.backend.Backend named 'wrong', got 42" in result.stderr
+
+
+# --------------------------------------------------------------------------- the rules, in this process
+
+
+def _staged(plugin: str, distribution: str, *, backends=(), ops=(), kernels=(), override: bool = False):
+    from minidiff.registry import PluginRegistry
+
+    staged = PluginRegistry(plugin, distribution, "1.0")
+    for name in backends:
+        staged.add_backend(name, lambda: None, override=override)
+    for op in ops:
+        staged.add_op(op, override=override)
+    for qualname, backend in kernels:
+        staged.add_kernel(qualname, backend, lambda xp, x: x, override=override)
+    return staged
+
+
+def _op(name: str, namespace: str = ""):
+    from minidiff.extend import Op, sample
+
+    return Op(name, "sin", namespace=namespace, vjp=(None,), samples=(sample((2,)),))
+
+
+@pytest.mark.parametrize("owner_first", [True, False])
+def test_the_owner_keeps_a_backend_name_in_either_load_order(owner_first: bool) -> None:
+    from minidiff.registry import Registry
+
+    registry = Registry()
+    owner, other = _staged("numpy", "minidiff_NumPy", backends=["numpy"]), _staged("aaa", "impostor", backends=["numpy"])
+    lost = [registry.merge(s) for s in ((owner, other) if owner_first else (other, owner))]
+    assert registry.backends["numpy"].plugin == "numpy"  # the distribution name is compared normalized
+    (message,) = [m for messages in lost for m in messages]
+    assert "'numpy' keeps it (its distribution, minidiff-numpy, ships that backend)" in message
+    assert "the one from 'aaa' is skipped" in message
+
+
+def test_two_overrides_of_one_name_clash_and_the_first_keeps_it() -> None:
+    from minidiff.registry import Registry
+
+    registry = Registry()
+    registry.merge(_staged("first", "a", ops=[_op("tan")]))
+    assert registry.merge(_staged("second", "b", ops=[_op("tan")], override=True)) == []
+    assert registry.ops["tan"].plugin == "second"
+    (message,) = registry.merge(_staged("third", "c", ops=[_op("tan"), _op("mine")], kernels=[("tan", "numpy")], override=True))
+    assert "'second' keeps it (it loaded first)" in message
+    assert registry.ops["tan"].plugin == "second" and registry.ops["mine"].plugin == "third"
+    assert ("tan", "numpy") not in registry.kernels  # the kernel went with the op 'third' lost
+
+
+def test_registrations_are_checked_as_they_are_made() -> None:
+    from minidiff.registry import PluginRegistry
+
+    staged = PluginRegistry("demo")
+    with pytest.raises(ValueError, match="plugin 'demo': a backend's name must be a non-empty str"):
+        staged.add_backend(3, lambda: None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="plugin 'demo', backend 'toy': the factory must be callable"):
+        staged.add_backend("toy", "make_toy")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"plugin 'demo', kernel for 'sin' on 'numpy': the kernel must be callable"):
+        staged.add_kernel("sin", "numpy", None)  # type: ignore[arg-type]
+    staged.add_op(_op("signal"))
+    with pytest.raises(ValueError, match=r"op 'signal.lfilter' and another of its ops both claim md.signal"):
+        staged.add_op(_op("lfilter", namespace="signal"))
+    with pytest.raises(TypeError, match="add_op expects a minidiff.extend.Op, got str"):
+        staged.add_op("sin")  # type: ignore[arg-type]
+
+
+def test_every_builtin_op_passes_validation_and_takes_no_reserved_name() -> None:
+    from minidiff import plugins, validation
+
+    registry = plugins.load()
+    for entry in registry.ops.values():
+        validation.check_op(entry.value, entry.plugin)
+    reserved = validation.reserved_names()
+    assert {"Tensor", "grad", "no_grad", "custom_vjp", "testing", "extend", "random", "plugins"} <= reserved
+    assert not {"sin", "sum", "linalg"} & reserved  # ops and op namespaces are not core API

@@ -5,15 +5,22 @@ comes from the `minidiff` entry-point group. On first need (the first `md.<op>` 
 the first tensor) `load()`:
 
 1. imports every plugin module and registers it with a pluggy `PluginManager`;
-2. calls each plugin's hooks separately, into its own `PluginRegistry`, and merges the
-   result only if all of that plugin's hooks succeeded and nothing clashes;
-3. freezes the merged registry into plain functions on `minidiff` (`md.sin`) and its
-   namespaces (`md.linalg.solve`).
+2. calls each plugin's hooks separately, into its own `PluginRegistry` (which validates
+   each op and backend as it is added), and merges the result only if all of that
+   plugin's hooks succeeded;
+3. binds the merged registry into plain functions on `minidiff` (`md.sin`) and its
+   namespaces (`md.linalg.solve`), and only then publishes it: under a lock, so threads
+   that start at once wait for one complete load, and a load interrupted by Ctrl-C leaves
+   nothing behind and runs again on the next use.
 
-A plugin that fails to import, raises in a hook or clashes is skipped with a
-`PluginWarning` naming it, and listed by `minidiff info`; the others load as usual.
-Environment: `MINIDIFF_DISABLE_PLUGINS=a,b` skips plugins by name;
-`MINIDIFF_STRICT_PLUGINS=1` turns a failing plugin into an error.
+A plugin that fails to import, raises in a hook (any exception, `SystemExit` included;
+`KeyboardInterrupt` stops the load) or registers a malformed op is skipped with a
+`PluginWarning` naming it, and listed by `minidiff info`; the others load as usual. A name
+two plugins register costs the loser only that name; who wins is decided by the rules in
+`minidiff.registry` and the fixed load order here: the built-in families in
+`DEFAULT_PLUGINS` order, then entry points sorted by entry-point name, then distribution
+name. Environment: `MINIDIFF_DISABLE_PLUGINS=a,b` skips plugins by name;
+`MINIDIFF_STRICT_PLUGINS=1` turns a failing or clashing plugin into an error.
 """
 
 from __future__ import annotations

@@ -76,6 +76,10 @@ class PluginRegistry:
         self.backends: list[BackendEntry] = []
         self.ops: list[Entry] = []
         self.kernels: list[tuple[tuple[str, str], Entry]] = []
+        # what this plugin's ops claim on `minidiff`, to refuse two of them claiming one name
+        self._qualnames: set[str] = set()
+        self._roots: set[str] = set()
+        self._namespaces: set[str] = set()
 
     def add_backend(
         self, name: str, factory: Callable[[], Any], *, description: str = "", override: bool = False
@@ -96,14 +100,18 @@ class PluginRegistry:
         or takes a name of minidiff's core API (`minidiff.validation`).
         """
         validation.check_op(op, self.plugin)
-        for entry in self.ops:
-            other: Op = entry.value
-            if other.qualname == op.qualname:
-                raise ValueError(f"plugin {self.plugin!r} registers op {op.qualname!r} twice")
-            if _shadows(op, other) or _shadows(other, op):
-                raise ValueError(
-                    f"plugin {self.plugin!r}: op {op.qualname!r} and op {other.qualname!r} both claim md.{_root(op, other)}"
-                )
+        if op.qualname in self._qualnames:
+            raise ValueError(f"plugin {self.plugin!r} registers op {op.qualname!r} twice")
+        root = op.name if op.public and not op.namespace else None
+        if (root is not None and root in self._namespaces) or op.namespace in self._roots:
+            raise ValueError(
+                f"plugin {self.plugin!r}: op {op.qualname!r} and another of its ops both claim md.{root or op.namespace}"
+            )
+        self._qualnames.add(op.qualname)
+        if root is not None:
+            self._roots.add(root)
+        if op.namespace:
+            self._namespaces.add(op.namespace)
         self.ops.append(Entry(op, self.plugin, bool(override)))
 
     def add_kernel(
@@ -114,15 +122,6 @@ class PluginRegistry:
         if any(key == (qualname, backend) for key, _ in self.kernels):
             raise ValueError(f"plugin {self.plugin!r} registers a kernel for {qualname!r} on {backend!r} twice")
         self.kernels.append(((qualname, backend), Entry(kernel, self.plugin, bool(override))))
-
-
-def _shadows(op: Op, other: Op) -> bool:
-    """True when public `op` sits on `minidiff` under the name of `other`'s namespace."""
-    return op.public and not op.namespace and op.name == other.namespace
-
-
-def _root(op: Op, other: Op) -> str:
-    return op.namespace or other.namespace
 
 
 def _normalize(distribution: str) -> str:
@@ -137,7 +136,7 @@ class Registry:
     ops: dict[str, Entry] = field(default_factory=dict)
     kernels: dict[tuple[str, str], Entry] = field(default_factory=dict)
     #: who won each name two plugins registered, in words, shown by ``minidiff info``:
-    #: "op 'add' from X overrides Y", "backend 'numpy' from X is kept; Y's is skipped ..."
+    #: "op 'add' from X overrides Y", "backend 'numpy' from X is kept; the one from Y is skipped"
     overrides: list[str] = field(default_factory=list)
     #: "name (from distribution version)" of each merged plugin, for messages
     origins: dict[str, str] = field(default_factory=dict)
@@ -204,7 +203,7 @@ class Registry:
         self.overrides.append(f"{what} from {winner.plugin!r} is kept; the one from {loser.plugin!r} is skipped")
         lost.append(
             f"{what} is registered by both {self.origins[winner.plugin]} and {self.origins[loser.plugin]}; "
-            f"{winner.plugin!r} keeps it ({reason}) and {loser.plugin!r}'s is skipped. "
+            f"{winner.plugin!r} keeps it ({reason}); the one from {loser.plugin!r} is skipped. "
             f"{_how_to_choose(winner.plugin, loser.plugin)}"
         )
         return winner is new

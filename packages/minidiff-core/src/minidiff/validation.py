@@ -31,6 +31,8 @@ from typing import Any
 
 from minidiff.extend import Op, Sample
 
+__all__ = ["check_backend", "check_kernel", "check_op", "reserved_names"]
+
 
 def check_op(op: Any, plugin: str) -> None:
     """Raise `TypeError`/`ValueError` naming `plugin` and the op when `op` is malformed."""
@@ -194,6 +196,3 @@ def _core_names() -> frozenset[str]:
         if not isinstance(getattr(value, "op", None), Op) and not getattr(value, "__minidiff_namespace__", False):
             names.add(name)
     return frozenset(name for name in names if not name.startswith("__"))
-
-
-__all__ = ["check_backend", "check_kernel", "check_op", "reserved_names"]
