@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 import minidiff as md
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._axes import normalize_axis
@@ -152,12 +154,25 @@ def inner(a: Any, b: Any) -> Tensor:
     return md.tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 1]))
 
 
-def diff(a: Any, n: int = 1, axis: int = -1) -> Tensor:
-    """`numpy.diff`: the `n`-th forward difference along `axis`, built from two slices."""
+def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
+    """`numpy.diff`: the `n`-th forward difference along `axis`, built from two slices;
+    `prepend`/`append` values (a scalar fills one slice) are joined to `a` first."""
     a = _tensor(a)
     if n < 0:
         raise ValueError(f"diff: the order n must be non-negative, got {n}")
     axis = normalize_axis(axis, a.ndim)
+    if prepend is not None or append is not None:
+
+        def edge(values: Any) -> Tensor:
+            # a host array keeps NumPy's dtype (0.5 is float64, as np.asanyarray makes it)
+            values = values if isinstance(values, Tensor) else Tensor(np.asarray(values), backend=a.backend.name)
+            if values.ndim == 0:
+                values = md.broadcast_to(values, tuple(1 if d == axis else m for d, m in enumerate(a.shape)))
+            return values
+
+        pieces = [edge(prepend)] if prepend is not None else []
+        pieces += [a] + ([edge(append)] if append is not None else [])
+        a = md.concatenate(pieces, axis=axis)
     if n == 0:
         return md.reshape(a, a.shape)  # a new tensor, as every op returns
     before = (slice(None),) * axis
@@ -224,7 +239,19 @@ OPS = [
         composite=inner,
         samples=(sample((4,), (4,)), sample((3, 4), (4,)), sample((2, 4), (3, 4)), sample((3, 4), ())),
     ),
-    Op("diff", composite=diff, samples=(sample((5,)), sample((3, 4), axis=0), sample((3, 5), n=2), sample((2, 3, 4), n=0))),
+    Op(
+        "diff",
+        composite=diff,
+        samples=(
+            sample((5,)),
+            sample((3, 4), axis=0),
+            sample((3, 5), n=2),
+            sample((2, 3, 4), n=0),
+            sample((3, 4), 1, 0, (1, 4), (2, 4)),
+            sample((3, 4), 2, -1, 0.5),
+            sample((3, 4), append=1.0),
+        ),
+    ),
     # A product rather than xp.deg2rad: not every array namespace has the angle functions.
     Op(
         "deg2rad",
