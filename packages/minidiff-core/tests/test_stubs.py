@@ -85,6 +85,14 @@ def test_help_says_what_the_op_computes_how_it_differentiates_and_who_registered
     assert "Not differentiable" in md.floor.__doc__
     assert md.linalg.det.__doc__.startswith("det(a): the determinant") and "minidiff-ops-linalg" in md.linalg.det.__doc__
     assert "allow_grad" in md.zeros.__doc__
+    assert (md.sum.__module__, md.linalg.solve.__module__) == ("minidiff", "minidiff.linalg")
+
+
+def test_public_ops_pickle_by_reference() -> None:
+    import pickle
+
+    assert pickle.loads(pickle.dumps(md.sin)) is md.sin
+    assert pickle.loads(pickle.dumps(md.linalg.solve)) is md.linalg.solve
 
 
 def test_a_convention_at_kinks_is_part_of_the_docstring() -> None:

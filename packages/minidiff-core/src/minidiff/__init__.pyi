@@ -426,7 +426,7 @@ def diagonal(x: _ArrayLike, /, offset: Any = 0, axis1: Any = 0, axis2: Any = 1) 
     Registered by the plugin 'minidiff.ops.numpy_extras' (from minidiff-core).
     """
 
-def diff(a: _ArrayLike, n: int = 1, axis: int = -1) -> Tensor:
+def diff(a: _ArrayLike, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
     """
     `numpy.diff` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 

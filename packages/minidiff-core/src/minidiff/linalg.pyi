@@ -29,7 +29,7 @@ def cond(x: _ArrayLike, p: Any = None) -> Tensor:
         p = None, 2 or -2: the ratio of the extreme singular values (any M x N); differentiable
         where those are simple, through `svdvals`. Other p ("fro", "nuc", 1, -1, inf, -inf,
         square matrices only): `norm(x, p) * norm(inv(x), p)`, with the norms' subgradients at
-        ties. A singular matrix gives inf, as NumPy, and no gradient.
+        ties. A singular matrix gives inf (0 for p = -2), as NumPy, and no gradient.
 
         >>> import minidiff as md
         >>> md.linalg.cond(md.Tensor([[2.0, 0.0], [0.0, 0.5]]))
@@ -89,6 +89,23 @@ def eigvalsh(a: _ArrayLike, UPLO: str = 'L') -> Tensor:
     Registered by the plugin 'linalg' (from minidiff-ops-linalg).
     """
 
+def expm(a: _ArrayLike) -> Tensor:
+    """
+    The matrix exponential of each square matrix in a stack (`scipy.linalg.expm`):
+        a scaled by 2⁻ˢ so that its 1-norm is at most 5.37, the [13/13] Padé approximant, then
+        squared s times (Higham 2005). Built from matmul and solve, so it is differentiable to
+        every order; its gradient is the approximant's, accurate to about the forward's error.
+
+        >>> import minidiff as md
+        >>> md.linalg.expm(md.Tensor([[0.0, 1.0], [0.0, 0.0]]))
+        minidiff.Tensor([[1., 1.],
+                         [0., 1.]])
+
+    Gradient: built from other minidiff ops and differentiated through them, to any order.
+
+    Registered by the plugin 'linalg' (from minidiff-ops-linalg).
+    """
+
 def inv(a: _ArrayLike, /) -> Tensor:
     """
     inv(a): the inverse of each matrix. A singular matrix raises LinAlgError.
@@ -115,7 +132,7 @@ def lstsq(a: _ArrayLike, b: _ArrayLike, rcond: Any = None) -> tuple[Tensor, Tens
         >>> a = md.Tensor([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]], allow_grad=True)
         >>> x, residuals, rank, s = md.linalg.lstsq(a, md.Tensor([1.0, 2.0, 2.0]))
         >>> x
-        minidiff.Tensor([1.16666667, 0.5       ])
+        minidiff.Tensor([1.16666667, 0.5       ], allow_grad=True)
 
     Gradient: built from other minidiff ops and differentiated through them, to any order.
 

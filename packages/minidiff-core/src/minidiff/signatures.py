@@ -10,7 +10,8 @@ a generic `(*args, **kwargs)`. `describe(function, op)` gives each one what `hel
   keyword-only `dtype`, `backend` and `allow_grad`; an op with `parse` or `composite` the
   signature of that function.
 - `__doc__`: what it computes (the op's `doc`, or the NumPy function it follows), how it
-  is differentiated, and which plugin and distribution registered it.
+  is differentiated, and which plugin and distribution registered it;
+- `__module__`: `minidiff` or `minidiff.<namespace>`, where users reach a public op.
 
 >>> import minidiff as md, inspect
 >>> str(inspect.signature(md.sum))
@@ -49,6 +50,8 @@ def describe(function: Callable[..., Any], op: Op) -> None:
     except (TypeError, ValueError):  # a callable whose signature Python cannot read: keep the generic one
         pass
     function.__doc__ = doc_of(op)
+    if op.public:  # where users reach it: help() says "in module minidiff", pickle finds md.sin
+        function.__module__ = f"minidiff.{op.namespace}" if op.namespace else "minidiff"
 
 
 # ---------------------------------------------------------------------------- signatures
