@@ -165,7 +165,10 @@ def _build() -> _State:
     core_version = _version("minidiff-core")
     for module_name in DEFAULT_PLUGINS:
         candidates.append((module_name, _importer(module_name), "minidiff-core", core_version))
-    found = [(ep, ep.dist.name if ep.dist else "?", ep.dist.version if ep.dist else "?") for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    found = [
+        (ep, str(ep.dist.name if ep.dist else "?"), str(ep.dist.version if ep.dist else "?"))
+        for ep in entry_points(group=ENTRY_POINT_GROUP)
+    ]
     for ep, dist, dist_version in sorted(found, key=lambda item: (item[0].name, item[1])):
         candidates.append((ep.name, ep.load, dist, dist_version))
 

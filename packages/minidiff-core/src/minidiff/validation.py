@@ -26,6 +26,7 @@ These checks run once per op while plugins load, never per call.
 from __future__ import annotations
 
 import keyword
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -134,13 +135,13 @@ def _check_samples(op: Op, where: str) -> None:
             raise TypeError(f"{where}: samples[{index}].args must be a tuple, got {item.args!r}")
         domain = item.domain
         if (
-            not isinstance(domain, tuple)
+            not isinstance(domain, (tuple, list))
             or len(domain) != 2
-            or not all(isinstance(end, (int, float)) for end in domain)
+            or not all(isinstance(end, numbers.Real) and not isinstance(end, bool) for end in domain)
             or not domain[0] < domain[1]
         ):
             raise ValueError(f"{where}: samples[{index}].domain must be (low, high) with low < high, got {domain!r}")
-        if type(item.order) is not int or item.order < 0:
+        if not isinstance(item.order, numbers.Integral) or isinstance(item.order, bool) or item.order < 0:
             raise ValueError(f"{where}: samples[{index}].order must be an int >= 0, got {item.order!r}")
 
 
