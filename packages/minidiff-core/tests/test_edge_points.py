@@ -145,6 +145,11 @@ EDGES = [
     # prod with zeros: d/dx_i = product of the others, H_ij = product of all but i, j.
     edge("prod one zero", md.prod, [0.0, 2.0, 3.0], [6.0, 0.0, 0.0], [[0, 3, 2], [3, 0, 0], [2, 0, 0]], smooth=True),
     edge("prod two zeros", md.prod, [0.0, 0.0, 3.0], [0.0, 0.0, 0.0], [[0, 3, 0], [3, 0, 0], [0, 0, 0]], smooth=True),
+    # A tiny element: d/dx_i (ans / x_i) = 0 must not come out as the difference of two terms
+    # of size ans / x_i^2 (which was 1.3e117 for 1.3 prod([1e-133])).
+    edge("prod of one tiny value", lambda x: 1.3 * md.prod(x), [1e-133], [1.3], [[0.0]]),
+    edge("prod with a tiny value", md.prod, [1e-40, 2.0, 3.0], [6.0, 3e-40, 2e-40],
+         [[0, 3, 2], [3, 0, 1e-40], [2, 1e-40, 0]]),
     # std at zero variance: the subgradient 0; its derivative is NaN (unbounded near there).
     edge("std constant", md.std, ONES4, np.zeros(4), np.full((4, 4), NAN)),
     edge("std constant, ddof=1", lambda x: md.std(x, ddof=1), ONES4, np.zeros(4), np.full((4, 4), NAN)),

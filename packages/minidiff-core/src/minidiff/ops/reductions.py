@@ -55,10 +55,17 @@ def _prod_of_others(x, axis):
 
 
 def prod_vjp(g, ans, x, axis, keepdims):
-    # ans / x is the product of the others only where x != 0; with a zero in the input it is
-    # computed exactly instead. The branch is taken on the values, which is sound because each
-    # formula is exact in a neighborhood of the point, so higher orders come out right too.
-    if md.any(x == 0).item():
+    # ans / x is the product of the others only where x != 0. Its derivative is
+    # ans / (x_i x_j) off the diagonal and (ans / x_i) / x_i - ans / x_i^2 = 0 on it, two terms
+    # of size |ans| / x_i^2 that cancel to within their rounding, about 1e-16 |ans| / x_i^2:
+    # far more than the Hessian's scale when some |x_i| is tiny (prod([1e-133]) would give
+    # -8e115, not 0). So with a zero, or an element under 1e-8 times the largest (or under
+    # 1e-8), the product of the others is computed exactly instead. The branch is taken on the values, which is
+    # sound because each formula is exact in a neighborhood of the point, so higher orders
+    # come out right too.
+    xp = x.backend.xp
+    magnitude = xp.abs(x.data)
+    if magnitude.size and (xp.min(magnitude) <= 1e-8 * xp.maximum(xp.max(magnitude), 1.0)).item():
         return _restore(g, x, axis) * _prod_of_others(x, axis)
     return _restore(g, x, axis) * _restore(ans, x, axis) / x
 
