@@ -131,3 +131,15 @@ def test_hessian_prints_both_sizes_and_checks_every_library(tmp_path: Path) -> N
     assert workloads == ["W4 Rosenbrock Hessian, n=5", "W4 Rosenbrock Hessian, n=12"]
     assert written["summary"][1]["target"] == 1.0 and written["summary"][1]["against"] == "torch"
     assert all(row["values"]["minidiff"] > 0 for row in written["summary"])
+
+
+def test_variadic_prints_time_per_input_and_checks_every_gradient(tmp_path: Path) -> None:
+    results = tmp_path / "variadic.json"
+    done = run("variadic.py", *SMALL, "--json", str(results))
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^library\s+version\s+fwd us/input\s+fwd\+bwd us/input", done.stdout, re.MULTILINE), done.stdout
+    written = json.loads(results.read_text())
+    assert written["config"]["inputs"] == 10_000
+    minidiff = next(result for result in written["results"] if result["library"] == "minidiff")
+    assert minidiff["fwd_bwd_us_per_input"] > 0  # its value and every input's gradient passed the check
+    assert written["summary"][0]["workload"].startswith("W7 concatenate+stack")
