@@ -118,7 +118,12 @@ EDGES = [
     edge("power(x, y) at (0, 0)", lambda v: md.power(v[0], v[1]), [0.0, 0.0], [0.0, 0.0], np.zeros((2, 2))),
     edge("power(x, y) at (0, 2)", lambda v: md.power(v[0], v[1]), [0.0, 2.0], [0.0, 0.0], [[2.0, 0.0], [0.0, 0.0]]),
     edge("power(x, y) at (0, 3)", lambda v: md.power(v[0], v[1]), [0.0, 3.0], [0.0, 0.0], np.zeros((2, 2))),
-    edge("power(x, y) at (0, 1)", lambda v: md.power(v[0], v[1]), [0.0, 1.0], [1.0, 0.0]),
+    # At (0, 1), d/dx x**y = y x**(y-1) jumps with y (inf below 1, 0 above), so the cross
+    # derivatives do not exist; d/dy (d/dx) is read as 1 (d/dy of y x**0) and d/dx (d/dy) as
+    # 0 (0**y is flat). The matrix is [i][j] = d(grad_j)/d v_i, what <grad, w> differentiates.
+    edge("power(x, y) at (0, 1)", lambda v: md.power(v[0], v[1]), [0.0, 1.0], [1.0, 0.0], [[0.0, 0.0], [1.0, 0.0]]),
+    # hypot at (0, 0): x / hypot is 0 / 0, left NaN as in PyTorch.
+    edge("hypot at (0, 0)", lambda v: md.hypot(v[0], v[1]), [0.0, 0.0], [NAN, NAN]),
     # abs at 0: sign(0) = 0, the subgradient PyTorch returns; sqrt at 0: inf.
     edge("abs", total(md.abs), ZERO_BASE, [0.0, 1.0, -1.0], np.zeros(3), elementwise=True),
     edge("sqrt", total(md.sqrt), SQRT_AT, SQRT_GRAD, SQRT_SECOND, elementwise=True),
@@ -225,3 +230,10 @@ def test_smooth_edge_points_match_finite_differences(row):
     gradcheck(row.f, row.at)
     gradgradcheck(row.f, row.at)
 
+
+
+def test_norm_of_order_below_one_at_a_zero_entry_raises():
+    pytest.importorskip("minidiff_ops_linalg")
+    x = md.Tensor([0.0, 1.0, 2.0], allow_grad=True)
+    with pytest.raises(ValueError, match="ord=0.5 norm at a zero entry is infinite"):
+        md.linalg.vector_norm(x, ord=0.5).backward()
