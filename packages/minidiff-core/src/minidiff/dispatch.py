@@ -147,7 +147,9 @@ def _unary_fast_path(
     only kind that allows grad) to a floating result (`sin`, `exp`, `abs`, `negative`, ...),
     so the result may always take the node. An op that can produce integers or bools from a
     float either has no rules (`floor`, `sign`, comparisons: never recorded) or takes a
-    parameter (`astype`'s dtype), and then the other paths check."""
+    parameter (`astype`'s dtype), and then the other paths check. (An op pack's
+    differentiable one-operand op that returned integers would be recorded here: checking
+    every `sin` for it would cost each call what the check costs `sum`.)"""
     differentiable = reads is not None
     keep_ans = differentiable and reads.keeps(0, (True,))
     keep_x = differentiable and reads.keeps(1, (True,))

@@ -200,6 +200,14 @@ class Tensor:
         return Tensor._leaf(target.from_host(self.numpy()), target, self.allow_grad and self.is_leaf, dtype_given=True)
 
     def astype(self, dtype: Any) -> Tensor:
+        """The values cast to `dtype`. A cast between floating dtypes passes the gradient
+        through; a cast to an integer or bool dtype gives a constant, as `floor` does.
+
+        >>> import minidiff as md
+        >>> x = md.Tensor([1.5, -2.5], allow_grad=True)
+        >>> x.astype("float32").allow_grad, x.astype("int64").allow_grad
+        (True, False)
+        """
         return ops.astype(self, dtype=dtype)
 
     def zero_grad(self) -> None:
