@@ -16,7 +16,9 @@ of the same table. Matrix-calculus results are cited where they are used. Conven
   result depends on, `logabsdet` of a singular matrix, `qr` of a rank-deficient matrix,
   `full_matrices`/`complete` columns that are arbitrary), the backward raises a
   ValueError (or NumPy's `LinAlgError`, a ValueError) saying why. Where a subgradient is
-  the convention (`norm` at zero, ties in `ord=inf` norms), it is the one PyTorch returns.
+  the convention (`norm` at zero, ties in `ord=inf` norms), it is the one PyTorch returns;
+  the second derivative of a p-norm at zero, unbounded nearby, is NaN
+  (docs/gradient-conventions.md lists each such point with PyTorch's and JAX's values).
 
 Forwards are NumPy's `xp.linalg.*` functions after checking shapes; another backend
 replaces any of them with `minidiff_register_kernels` (see this package's README).
@@ -554,10 +556,11 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> T
     """`numpy.linalg.norm`: a vector norm over one axis, a matrix norm over two, or with
     `axis=None` the 2-norm of all of `x` (`ord=None`) or the `ord` norm of a 1-D or 2-D `x`.
 
-    Gradients where the norm has a kink: at zero, the 2-norm (and Frobenius norm) gives 0;
-    ord=1 gives sign(x) (0 at zero entries); ties for the largest entry (ord=inf) or the
-    largest column sum share the gradient evenly: the subgradients PyTorch returns.
-    ord < 1 at a zero entry raises ValueError (its slope is infinite).
+    Gradients where the norm has a kink: at zero, the 2-norm (and Frobenius norm) gives 0,
+    and its second derivative there is NaN (unbounded nearby); ord=1 gives sign(x) (0 at
+    zero entries); ties for the largest entry (ord=inf) or the largest column sum share the
+    gradient evenly: the subgradients PyTorch returns. ord < 1 at a zero entry raises
+    ValueError (its slope is infinite).
     """
     x = _tensor(x)
     if axis is None:
@@ -790,8 +793,9 @@ OPS = [
         namespace="linalg",
         params={"axis": None, "keepdims": False, "ord": 2},
         doc="vector_norm(x, axis=None, keepdims=False, ord=2): NumPy's vector norm (all of x when axis is None). "
-        "At a kink it gives PyTorch's subgradient: 0 at zero for ord=2 and other p > 1, sign(x) for ord=1, ties "
-        "sharing evenly for ord=±inf; ord=0 has gradient 0; ord < 1 at a zero entry raises ValueError.",
+        "At a kink it gives PyTorch's subgradient: 0 at zero for ord=2 and other p > 1 (with a NaN second "
+        "derivative there), sign(x) for ord=1, ties sharing evenly for ord=±inf; ord=0 has gradient 0; ord < 1 at "
+        "a zero entry raises ValueError.",
         samples=(
             sample((3, 4)),
             sample((2, 3, 4), axis=-1),

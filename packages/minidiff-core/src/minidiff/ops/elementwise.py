@@ -34,7 +34,8 @@ def _power_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
     whose zero cotangent would make 0 * inf at the next order. The second derivative of
     x**1 at 0 then comes out 0, from the exponent-0 case.
     For x ** 2, the commonest power, 2 x skips a second power op in every pass (about a
-    fifth of a vectorized Rosenbrock Hessian's time).
+    fifth of a vectorized Rosenbrock Hessian's time). docs/gradient-conventions.md lists
+    power's edge points with PyTorch's and JAX's values.
     """
     if not isinstance(y, Tensor):
         if y == 2:

@@ -99,7 +99,8 @@ def std_vjp(g, ans, x, axis, ddof, keepdims):
     # x - mean, with a kink there like abs at 0). There the gradient is 0, the subgradient
     # PyTorch returns (JAX and HIPS autograd give NaN), and its own derivative is NaN, since
     # the second derivative is unbounded near that point (PyTorch gives 0, JAX NaN): the
-    # inner `where` puts NaN, not 0, under the 0 the outer one selects.
+    # inner `where` puts NaN, not 0, under the 0 the outer one selects. (The table of such
+    # points: docs/gradient-conventions.md.)
     ans = _restore(ans, x, axis)
     flat = ans == 0
     slope = _centered(x, axis) / ((n - ddof) * md.where(flat, math.nan, ans))
