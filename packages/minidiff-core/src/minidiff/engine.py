@@ -41,11 +41,11 @@ def backward(
     seed = _seed(root, grad)
     leaf_grads, _ = _run(root, seed, allow_higher_order, retain_graph or allow_higher_order, ())
     given: set[int] = set()
-    with _grad_mode(allow_higher_order):
-        for leaf, g in leaf_grads.values():
-            if reset_grads or leaf.grad is None:
-                leaf.grad = _own(g, seed, given, allow_higher_order)
-            else:
+    for leaf, g in leaf_grads.values():
+        if reset_grads or leaf.grad is None:
+            leaf.grad = _own(g, seed, given, allow_higher_order)
+        else:
+            with _grad_mode(allow_higher_order):
                 leaf.grad = leaf.grad + g
 
 
@@ -81,8 +81,7 @@ def grad(
         if found is None:
             result.append(make_tensor(x.backend.xp.zeros_like(x.data), x.backend, None))
         else:
-            with _grad_mode(allow_higher_order):
-                result.append(_own(found, seed, given, allow_higher_order))
+            result.append(_own(found, seed, given, allow_higher_order))
     return tuple(result)
 
 
@@ -92,7 +91,11 @@ def _own(g: Tensor, seed: Any, given: set[int], higher_order: bool) -> Tensor:
     two results share an array and an in-place change to one leaves the others alone.
     For a higher order the copy is an op (`positive`), so it stays in the graph."""
     if g is seed or id(g) in given or not g.backend.owns(g.data):
-        g = ops.positive(g) if higher_order else make_tensor(g.backend.array(g.data), g.backend, None)
+        if higher_order:
+            with _grad_mode(True):
+                g = ops.positive(g)
+        else:
+            g = make_tensor(g.backend.array(g.data), g.backend, None)
     given.add(id(g))
     return g
 
