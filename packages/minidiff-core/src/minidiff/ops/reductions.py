@@ -101,7 +101,11 @@ def std_vjp(g, ans, x, axis, ddof, keepdims):
     # the second derivative is unbounded near that point (PyTorch gives 0, JAX NaN): the
     # inner `where` puts NaN, not 0, under the 0 the outer one selects. (The table of such
     # points: docs/gradient-conventions.md.)
+    # (Without a zero std the masks change nothing, and skipping them is exact at every
+    # order: the plain formula holds in a neighborhood.)
     ans = _restore(ans, x, axis)
+    if not x.backend.xp.any(ans.data == 0).item():
+        return _restore(g, x, axis) * _centered(x, axis) / ((n - ddof) * ans)
     flat = ans == 0
     slope = _centered(x, axis) / ((n - ddof) * md.where(flat, math.nan, ans))
     return _restore(g, x, axis) * md.where(flat, 0.0, slope)
