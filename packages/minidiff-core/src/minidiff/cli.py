@@ -4,7 +4,8 @@
   configuration layer chose it, disabled and failed plugins; `--ops` lists every op with
   the plugin and distribution that registered it. Exits 1 when the active backend cannot run.
 - `minidiff check NAME [--backend B ...]`: the conformance suite on an installed op pack or
-  backend, with the failures that pack or backend declares as known (`EXPECTED_FAILURES`).
+  backend, with the failures that pack or backend declares as known (`EXPECTED_FAILURES`);
+  for a pack, also the ops of other plugins that it ships kernels for, on those kernels' backends.
 - `minidiff --version`; a bare `minidiff` prints this help and exits 2 (no command given),
   as argparse does for a missing argument.
 
@@ -207,7 +208,7 @@ def check(name: str, backends: list[str]) -> int:
         print('minidiff check needs pytest, which is not installed: pip install "minidiff[test]"', file=sys.stderr)
         return 2
 
-    from minidiff.testing.suites import pack_ops
+    from minidiff.testing.suites import pack_kernels, pack_ops
 
     registry = plugins.load()
     if name in registry.backends:
@@ -218,10 +219,12 @@ def check(name: str, backends: list[str]) -> int:
                 f"(drop --backend {' '.join(stray)})"
             )
         suite, attribute, op_count = "BackendSuite", "backend", len(registry.ops)
+        kernel_count = 0
         backends = [name]
     else:
         try:
             op_count = len(pack_ops(name))
+            kernel_count = len(pack_kernels(name))  # for other plugins' ops: checked on their backends
         except (LookupError, RuntimeError) as exc:
             return _usage_error(str(exc))
         suite, attribute = "OpPackSuite", "op_pack"
@@ -236,8 +239,9 @@ def check(name: str, backends: list[str]) -> int:
         options = [arg for backend in backends for arg in ("--minidiff-backend", backend)]
         exit_code = pytest.main([str(module), *_isolated(folder), *options], plugins=[outcomes])
     counts = Counter(outcome for _, outcome, _ in outcomes.results)
+    kernels = f", {kernel_count} kernels for other plugins' ops" if kernel_count else ""
     print(
-        f"minidiff check {name}: {op_count} ops, {counts['passed']} checks passed, {counts['failed']} failed, "
+        f"minidiff check {name}: {op_count} ops{kernels}, {counts['passed']} checks passed, {counts['failed']} failed, "
         f"{counts['skipped']} skipped, {counts['xfailed']} expected failures"
     )
     for test, outcome, message in outcomes.results:

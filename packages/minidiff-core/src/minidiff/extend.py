@@ -20,45 +20,185 @@ Gradient rules receive the cotangent `g`, the forward output `ans` and the op's 
 and return the gradient for their one input, written with minidiff ops so it is itself
 differentiable. The engine undoes broadcasting and dtype promotion, so a rule may return
 a gradient of the output's broadcast shape.
+
+The names a pack uses in type hints come from here too: `PluginRegistry` (what the
+registration hooks receive), `Tensor` (what rules receive), and for a backend plugin
+`Backend` and `BackendUnavailable`.
 """
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from minidiff.hookspecs import hookimpl
 
-__all__ = ["Op", "Sample", "sample", "hookimpl", "Rule"]
+if TYPE_CHECKING:
+    from minidiff.backend import Backend, BackendUnavailable
+    from minidiff.registry import PluginRegistry
+    from minidiff.tensor import Tensor
+
+__all__ = [
+    "Backend",
+    "BackendUnavailable",
+    "Op",
+    "PluginRegistry",
+    "Rule",
+    "Sample",
+    "Tensor",
+    "Tolerance",
+    "hookimpl",
+    "sample",
+]
 
 Rule = Callable[..., Any]
 _NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
+
+#: names re-exported from the modules that define them, imported on first use: the
+#: registry imports this module (to validate ops), so importing it here would be circular
+_LAZY = {
+    "PluginRegistry": "minidiff.registry",
+    "Tensor": "minidiff.tensor",
+    "Backend": "minidiff.backend",
+    "BackendUnavailable": "minidiff.backend",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+Domain = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How close the conformance kit requires an op to be, for one sample.
+
+    The forward passes where `|got - reference| <= forward_atol + forward_rtol * |reference|`
+    element by element; a gradient where `|analytic - finite difference| <= grad_atol +
+    grad_rtol * |finite difference|`, with central differences of step `eps`. The defaults
+    are the kit's: loosen them for an op whose reference is computed differently (a series
+    against a closed form) or whose derivatives are ill-conditioned on the sample, and say
+    why next to the sample.
+
+    >>> Tolerance(grad_rtol=1e-4).grad_atol
+    1e-06
+    """
+
+    forward_rtol: float = 1e-6
+    forward_atol: float = 1e-12
+    grad_rtol: float = 1e-5
+    grad_atol: float = 1e-6
+    eps: float = 1e-6
 
 
 @dataclass(frozen=True)
 class Sample:
     """Inputs on which the conformance suite exercises an op.
 
-    Each entry of `args` is either a tuple of ints (a random float input of that shape,
-    drawn from `domain`, and differentiated) or any other value (an index array, an int,
-    a boolean mask), passed as given and not differentiated. `order` is the highest
+    Each entry of `args` is one of:
+
+    - a tuple of ints: a random float64 input of that shape, drawn uniformly from its
+      domain, and differentiated (a list of such tuples: one input per shape, for ops
+      taking a sequence of operands);
+    - a NumPy array of floats (`np.array([0.0, 0.5])`, 0-d `np.array(0.0)` too): passed
+      exactly as given, and differentiated; this pins an input to exact points (`sinc`
+      at 0, `xlogy` at x = 0);
+    - anything else (a Python number, a NumPy scalar, an int or bool array, a slice):
+      passed as given and not differentiated.
+
+    `domain` is one `(low, high)` for every random input, or one per argument of `args`
+    (`None` for an argument that is not a shape), as in `sample((3,), (3,),
+    domain=((-2.0, 2.0), (0.1, 3.0)))`; read it with `domain_of`. `order` is the highest
     derivative order checked against finite differences (0 checks the forward only).
+    `tolerance` overrides the kit's default tolerances for this sample.
     """
 
     args: tuple
     params: Mapping[str, Any] = field(default_factory=lambda: _NO_PARAMS)
-    domain: tuple[float, float] = (-2.0, 2.0)
+    domain: Domain | tuple[Domain | None, ...] = (-2.0, 2.0)
     order: int = 2
+    tolerance: Tolerance = field(default_factory=Tolerance)
+
+    def domain_of(self, position: int) -> Domain:
+        """The `(low, high)` that random input `position` (its index in `args`) is drawn from.
+
+        >>> sample((3,), (3,), domain=((-2.0, 2.0), (0.1, 3.0))).domain_of(1)
+        (0.1, 3.0)
+        """
+        if _is_pair(self.domain):
+            return (self.domain[0], self.domain[1])
+        chosen = self.domain[position]
+        if chosen is None:
+            raise ValueError(f"sample argument {position} has domain None, so it cannot be drawn at random")
+        return (chosen[0], chosen[1])
 
 
-def sample(*args: Any, domain: tuple[float, float] = (-2.0, 2.0), order: int = 2, **params: Any) -> Sample:
+def sample(
+    *args: Any,
+    domain: Domain | Sequence[Domain | None] = (-2.0, 2.0),
+    order: int = 2,
+    tolerance: Tolerance | None = None,
+    **params: Any,
+) -> Sample:
     """Shorthand for `Sample`: `sample((2, 3), (3,), axis=0)`.
 
     >>> sample((2, 3), axis=0).params["axis"]
     0
     """
-    return Sample(tuple(args), MappingProxyType(dict(params)), domain, order)
+    if not _is_pair(domain) and isinstance(domain, list):
+        domain = tuple(domain)
+    return Sample(tuple(args), MappingProxyType(dict(params)), domain, order, tolerance or Tolerance())
+
+
+def _is_pair(domain: Any) -> bool:
+    """Whether `domain` is one `(low, high)` of real numbers, rather than one per argument."""
+    return (
+        isinstance(domain, (tuple, list))
+        and len(domain) == 2
+        and all(isinstance(end, numbers.Real) and not isinstance(end, bool) for end in domain)
+    )
+
+
+def _domain_error(item: Sample) -> str | None:
+    """What is wrong with a sample's domain (and tolerance), or None; `add_op` reports it."""
+    domain = item.domain
+    if _is_pair(domain):
+        if not domain[0] < domain[1]:
+            return f"domain must be (low, high) with low < high, got {domain!r}"
+    elif not isinstance(domain, (tuple, list)) or len(domain) != len(item.args):
+        return (
+            f"domain must be (low, high), or one (low, high) per argument ({len(item.args)} here, None for an "
+            f"argument that is not a shape), got {domain!r}"
+        )
+    else:
+        for position, (arg, one) in enumerate(zip(item.args, domain)):
+            if one is None:
+                if _is_shape_arg(arg):
+                    return f"domain[{position}] is None, but argument {position} is a shape drawn at random"
+            elif not _is_pair(one) or not one[0] < one[1]:
+                return f"domain[{position}] must be (low, high) with low < high, or None, got {one!r}"
+    if not isinstance(item.tolerance, Tolerance):
+        return f"tolerance must be a minidiff.extend.Tolerance, got {item.tolerance!r}"
+    for name in ("forward_rtol", "forward_atol", "grad_rtol", "grad_atol", "eps"):
+        value = getattr(item.tolerance, name)
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0:
+            return f"tolerance.{name} must be a number >= 0, got {value!r}"
+    if not item.tolerance.eps > 0:
+        return f"tolerance.eps must be positive, got {item.tolerance.eps!r}"
+    return None
+
+
+def _is_shape_arg(arg: Any) -> bool:
+    is_shape = isinstance(arg, tuple) and all(isinstance(n, int) for n in arg)
+    return is_shape or (isinstance(arg, list) and bool(arg) and all(isinstance(a, tuple) for a in arg))
 
 
 @dataclass(frozen=True, eq=False)

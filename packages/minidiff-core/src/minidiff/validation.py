@@ -30,7 +30,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from minidiff.extend import Op, Sample
+from minidiff.extend import Op, Sample, _domain_error
 
 __all__ = ["check_backend", "check_kernel", "check_op", "reserved_names"]
 
@@ -133,14 +133,9 @@ def _check_samples(op: Op, where: str) -> None:
             )
         if not isinstance(item.args, tuple):
             raise TypeError(f"{where}: samples[{index}].args must be a tuple, got {item.args!r}")
-        domain = item.domain
-        if (
-            not isinstance(domain, (tuple, list))
-            or len(domain) != 2
-            or not all(isinstance(end, numbers.Real) and not isinstance(end, bool) for end in domain)
-            or not domain[0] < domain[1]
-        ):
-            raise ValueError(f"{where}: samples[{index}].domain must be (low, high) with low < high, got {domain!r}")
+        problem = _domain_error(item)  # one (low, high), or one per argument; and the tolerance
+        if problem:
+            raise ValueError(f"{where}: samples[{index}].{problem}")
         if not isinstance(item.order, numbers.Integral) or isinstance(item.order, bool) or item.order < 0:
             raise ValueError(f"{where}: samples[{index}].order must be an int >= 0, got {item.order!r}")
 

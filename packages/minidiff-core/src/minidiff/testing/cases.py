@@ -42,17 +42,20 @@ def _rng(case: Case) -> np.random.Generator:
 def _gradcheck_on(case: Case, f: Callable[..., Any], leaves: list[np.ndarray]) -> None:
     """Finite differences need float64. On a backend without it, the rule's math is checked
     in float64 on the host (NumPy) and the backend's own kernels loosely in float32."""
+    tolerance = case.sample.tolerance
     if md.get_backend(case.backend).supports_float64:
-        gradcheck(f, *leaves, backend=case.backend)
+        gradcheck(f, *leaves, backend=case.backend, eps=tolerance.eps, atol=tolerance.grad_atol,
+                  rtol=tolerance.grad_rtol)
         return
-    gradcheck(f, *leaves, backend="numpy")
+    gradcheck(f, *leaves, backend="numpy", eps=tolerance.eps, atol=tolerance.grad_atol, rtol=tolerance.grad_rtol)
     import warnings
 
     from minidiff.testing.gradcheck import GradcheckWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GradcheckWarning)
-        gradcheck(f, *[leaf.astype(np.float32) for leaf in leaves], backend=case.backend, eps=1e-2, atol=2e-2, rtol=2e-2)
+        gradcheck(f, *[leaf.astype(np.float32) for leaf in leaves], backend=case.backend, eps=1e-2,
+                  atol=max(2e-2, tolerance.grad_atol), rtol=max(2e-2, tolerance.grad_rtol))
 
 
 def _function_of_leaves(case: Case, args: list[Any]) -> tuple[list[np.ndarray], Callable[..., Any]]:
@@ -101,23 +104,36 @@ def check_broadcasting(case: Case) -> None:
     """Gradients of broadcast operands are reduced back to each operand's shape."""
     shapes = broadcast_shapes(case)
     assert shapes is not None
-    low, high = case.sample.domain
     rng = _rng(case)
-    inputs = [rng.uniform(low, high, size=shape) for shape in shapes]
+    inputs = [rng.uniform(*case.sample.domain_of(position), size=shape) for position, shape in enumerate(shapes)]
     function, params = op_function(case.op), case.sample.params
     _gradcheck_on(case, lambda x, y: function(x, y, **params), inputs)
 
 
+def _shared_domain(case: Case) -> tuple[float, float] | None:
+    """Where `x` may lie in `op(x, x)`: the overlap of both operands' domains, if any."""
+    (low0, high0), (low1, high1) = case.sample.domain_of(0), case.sample.domain_of(1)
+    low, high = max(low0, low1), min(high0, high1)
+    return (low, high) if low < high else None
+
+
 def same_operand_applies(case: Case) -> bool:
     args = case.sample.args
-    return len(args) >= 2 and _is_shape(args[0]) and _is_shape(args[1]) and args[0] == args[1]
+    return (
+        len(args) >= 2 and _is_shape(args[0]) and _is_shape(args[1]) and args[0] == args[1]
+        and _shared_domain(case) is not None
+    )
 
 
 def check_same_operand(case: Case) -> None:
-    """`op(x, x)`: both operands' gradients are accumulated into the one tensor."""
-    args = materialize(case.op, case.sample, _rng(case))
-    rest, function, params = args[2:], op_function(case.op), case.sample.params
-    _gradcheck_on(case, lambda x: function(x, x, *rest, **params), [args[0]])
+    """`op(x, x)`: both operands' gradients are accumulated into the one tensor. `x` is
+    drawn where both operands' domains overlap (all of it, when they share one)."""
+    shared = _shared_domain(case)
+    assert shared is not None
+    x = _rng(case).uniform(*shared, size=case.sample.args[0])  # the sample's first input, if one domain
+    rest = materialize(case.op, case.sample, _rng(case))[2:]
+    function, params = op_function(case.op), case.sample.params
+    _gradcheck_on(case, lambda x: function(x, x, *rest, **params), [x])
 
 
 def check_no_grad(case: Case) -> None:

@@ -14,7 +14,9 @@ declaration covers follows from what the plugin is responsible for:
 
 - an op pack's keys apply to its own ops, on any backend;
 - a backend plugin's keys apply to cases on the backends it registers, for any op (MLX's
-  float32 default makes every creation op without `dtype=` differ from NumPy).
+  float32 default makes every creation op without `dtype=` differ from NumPy);
+- a plugin that ships a kernel (`add_kernel`) for an op on a backend also covers that op's
+  cases on that backend, since the kernel computes their forward.
 
 Declared failures are strict: a declared case that passes is reported, so a fixed gap must
 be removed from the declaration.
@@ -104,6 +106,9 @@ def expected_failure(check: str, case: Any) -> str | None:
     backend = registry.backends.get(case.backend)
     if backend is not None:
         owners.append(backend.plugin)
+    kernel = registry.kernels.get((case.op.qualname, case.backend))
+    if kernel is not None:
+        owners.append(kernel.plugin)
     for owner in owners:
         declaration = declared(owner)
         for key in keys:

@@ -43,19 +43,21 @@ def _is_shape(arg: Any) -> bool:
 
 
 def materialize(op: Op, sample: Sample, rng: np.random.Generator) -> list[Any]:
-    """The sample's arguments with each shape replaced by random float64 values."""
-    low, high = sample.domain
+    """The sample's arguments with each shape replaced by random float64 values drawn from
+    that argument's domain; every other argument (a float array pinning exact points, an
+    index, a number) is passed as it is."""
 
-    def make(arg: Any) -> Any:
+    def make(position: int, arg: Any) -> Any:
         if op.creation:
             return arg
         if _is_shape(arg):
-            return rng.uniform(low, high, size=arg)
+            return rng.uniform(*sample.domain_of(position), size=arg)
         if isinstance(arg, list) and arg and all(_is_shape(a) for a in arg):
+            low, high = sample.domain_of(position)
             return [rng.uniform(low, high, size=a) for a in arg]
         return arg
 
-    return [make(arg) for arg in sample.args]
+    return [make(position, arg) for position, arg in enumerate(sample.args)]
 
 
 def _split(args: list[Any]) -> tuple[list[np.ndarray], Callable[[tuple], list[Any]]]:
@@ -103,7 +105,9 @@ def check_forward(op: Op, sample: Sample, rng: np.random.Generator, backend: str
         expected_one = np.asarray(expected_one)
         assert host.shape == expected_one.shape, f"{op.qualname}: shape {host.shape}, NumPy gives {expected_one.shape}"
         assert host.dtype == expected_one.dtype, f"{op.qualname}: dtype {host.dtype}, NumPy gives {expected_one.dtype}"
-        assert_close(host, expected_one, rtol=1e-6, atol=1e-12, what=f"{op.qualname} forward")
+        tolerance = sample.tolerance
+        assert_close(host, expected_one, rtol=tolerance.forward_rtol, atol=tolerance.forward_atol,
+                     what=f"{op.qualname} forward")
 
 
 def assert_close(got: Any, expected: Any, *, rtol: float, atol: float, what: str) -> None:
@@ -150,7 +154,8 @@ def check_gradients(op: Op, sample: Sample, rng: np.random.Generator, order: int
         return function(*rebuild(xs), **sample.params)
 
     target = f if order == 1 else first_order_gradient(f)
-    gradcheck(target, *leaves, backend=backend)
+    tolerance = sample.tolerance
+    gradcheck(target, *leaves, backend=backend, eps=tolerance.eps, atol=tolerance.grad_atol, rtol=tolerance.grad_rtol)
 
 
 def _as_list(value: Any) -> list[Any]:

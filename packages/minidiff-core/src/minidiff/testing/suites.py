@@ -28,13 +28,13 @@ from minidiff import plugins
 from minidiff.extend import Op
 from minidiff.testing.cases import CHECKS, Case
 
-__all__ = ["BackendSuite", "OpPackSuite", "pack_ops", "selected_backends"]
+__all__ = ["BackendSuite", "OpPackSuite", "pack_kernels", "pack_ops", "selected_backends"]
 
 
-def pack_ops(op_pack: str) -> list[Op]:
-    """The ops a plugin registered (by entry-point name, or a built-in family such as
-    `elementwise` or `minidiff.ops.elementwise`). Raises if the plugin failed to load."""
-    registry = plugins.load()
+def _plugin_names(op_pack: str) -> set[str]:
+    """The plugin names `op_pack` may stand for (`elementwise` is `minidiff.ops.elementwise`).
+    Raises if no such plugin is installed, or if it failed to load."""
+    plugins.load()
     names = {op_pack, f"minidiff.ops.{op_pack}"}
     for info in plugins.state().plugins:
         if info.name in names and info.error:
@@ -42,7 +42,29 @@ def pack_ops(op_pack: str) -> list[Op]:
     if not any(info.name in names for info in plugins.state().plugins):
         known = ", ".join(sorted(info.name for info in plugins.state().plugins))
         raise LookupError(f"no minidiff plugin named {op_pack!r} is installed; installed plugins: {known}")
-    return [entry.value for entry in registry.ops.values() if entry.plugin in names]
+    return names
+
+
+def pack_ops(op_pack: str) -> list[Op]:
+    """The ops a plugin registered (by entry-point name, or a built-in family such as
+    `elementwise` or `minidiff.ops.elementwise`). Raises if the plugin failed to load."""
+    names = _plugin_names(op_pack)
+    return [entry.value for entry in plugins.load().ops.values() if entry.plugin in names]
+
+
+def pack_kernels(op_pack: str) -> list[tuple[Op, str]]:
+    """`(op, backend)` for each kernel the plugin registered (`add_kernel`) for an op of
+    another plugin, and which is in effect: the kit checks that op on that backend, where
+    its forward is the kernel. (Kernels for the pack's own ops are checked with its ops;
+    one for an op no installed plugin registers is never called, so it is not listed.)"""
+    names = _plugin_names(op_pack)
+    registry = plugins.load()
+    found = []
+    for (qualname, backend), entry in registry.kernels.items():
+        op_entry = registry.ops.get(qualname)
+        if entry.plugin in names and op_entry is not None and op_entry.plugin not in names:
+            found.append((op_entry.value, backend))
+    return found
 
 
 def selected_backends(config: Any = None) -> list[str]:
@@ -121,20 +143,32 @@ class OpPackSuite(_Suite):
     op_pack: ClassVar[str] = ""
 
     def _cases(self, config: Any) -> list[Case]:
-        ops = pack_ops(self.op_pack) if self.op_pack else []
-        return [
+        if not self.op_pack:
+            return []
+        backends = selected_backends(config)
+        own = [
             Case(op, index, s, backend)
-            for op in ops
+            for op in pack_ops(self.op_pack)
             for index, s in enumerate(op.samples)
-            for backend in selected_backends(config)
+            for backend in backends
         ]
+        # The pack's kernels for other plugins' ops: those ops, on the kernel's backend only.
+        kernels = [
+            Case(op, index, s, backend)
+            for op, backend in pack_kernels(self.op_pack)
+            if backend in backends
+            for index, s in enumerate(op.samples)
+        ]
+        return own + kernels
 
     def test_pack_registers_ops(self) -> None:
         assert self.op_pack, f"{type(self).__name__} must set `op_pack` to the pack's entry-point name"
-        assert pack_ops(self.op_pack), f"op pack {self.op_pack!r} registers no ops"
+        assert pack_ops(self.op_pack) or pack_kernels(self.op_pack), (
+            f"op pack {self.op_pack!r} registers no ops and no kernels"
+        )
 
     def test_declared_expected_failures_name_real_cases(self) -> None:
-        ops = pack_ops(self.op_pack)
+        ops = pack_ops(self.op_pack) + [op for op, _ in pack_kernels(self.op_pack)]
         names = {self.op_pack, f"minidiff.ops.{self.op_pack}"}
         plugin = next(info.name for info in plugins.state().plugins if info.name in names)
         _check_declaration(plugin, {op.qualname: op for op in ops})
