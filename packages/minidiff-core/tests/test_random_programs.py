@@ -108,7 +108,7 @@ KINKS: dict[str, Callable[..., float]] = {
     # gradgradcheck(md.cumprod, np.array([2.0, 0.75, -1e-12])) fails. (prod had the same
     # flaw and computes the product of the others exactly there.) Until cumprod does the
     # same, programs keep its nonzero operands above 1e-8.
-    "cumprod": lambda x, **p: float(np.min(np.abs(x[x != 0]), initial=math.inf)) * CLEAR / 1e-8,
+    "cumprod": lambda x, **p: math.inf if np.all((x == 0) | (np.abs(x) > 1e-8)) else 0.0,
 }
 
 # Ops of other packs (and those to come) whose name says they pick by order: a tie anywhere
