@@ -159,7 +159,7 @@ def _run(
                         continue
                     # inlined test: most cotangents already fit, and a call per input costs
                     if gx.data.shape != shape or gx.data.dtype != dtype:
-                        gx = _fit(gx, shape, dtype)
+                        gx = _fit(gx, shape, dtype, node, i)
                     if producer is None:
                         entry = leaf_grads.get(id(x))
                         if entry is None:
@@ -237,9 +237,16 @@ def _stale(node: FuncNode) -> None:
     )
 
 
-def _fit(gx: Tensor, shape: tuple[int, ...], dtype: Any) -> Tensor:
-    """Undo broadcasting and dtype promotion: make the cotangent match its input's shape and dtype."""
+def _fit(gx: Tensor, shape: tuple[int, ...], dtype: Any, node: FuncNode, argnum: int) -> Tensor:
+    """Undo broadcasting and dtype promotion: make the cotangent match its input's shape and dtype.
+
+    A rule may return its operand's shape, the output's (broadcast) shape, which is summed
+    down, or the operand's rank with some axes of size 1 (`sum`'s rule), which is stretched
+    up. Anything else is a bug in the rule: stretching a lower-rank result would silently
+    give every element the same wrong gradient, so it is an error naming the op.
+    """
     if gx.data.shape != shape:
+        given = gx.data.shape
         extra = gx.ndim - len(shape)
         if extra > 0:
             gx = ops.sum(gx, axis=tuple(range(extra)))
@@ -247,6 +254,12 @@ def _fit(gx: Tensor, shape: tuple[int, ...], dtype: Any) -> Tensor:
         if stretched and gx.ndim == len(shape):
             gx = ops.sum(gx, axis=stretched, keepdims=True)
         if gx.data.shape != shape:
+            if gx.ndim != len(shape) or any(n != 1 and n != m for n, m in zip(gx.data.shape, shape)):
+                raise ValueError(
+                    f"the gradient rule of {node.op.qualname!r} for operand {argnum} returned shape {given}, "
+                    f"which does not fit the operand's shape {shape}: a rule returns the operand's shape, "
+                    f"the output's broadcast shape, or the operand's rank with size-1 axes to stretch"
+                )
             gx = ops.broadcast_to(gx, shape)
     if gx.data.dtype != dtype:
         gx = ops.astype(gx, dtype=dtype)
