@@ -1,7 +1,8 @@
-"""The third-party op-pack path, as a new user takes it: a fresh virtual environment, a
-regular (non-editable) `pip install` of the core, the NumPy backend and
-examples/minidiff-ops-example, then the pack's own tests and `minidiff check example`
-with that environment's Python.
+"""The third-party op-pack path, as a new user takes it: minidiff's wheels in a wheelhouse
+(what `python3 dev.py wheels` builds, here only the two the pack needs), then in a fresh
+virtual environment, from the pack's folder, the guide's `pip install --find-links
+WHEELHOUSE ".[test]"` (non-editable, as users install), then the pack's own tests and
+`minidiff check example` with that environment's Python.
 
 This needs a package index for numpy, pluggy, pytest and setuptools; when pip cannot
 reach one the tests are skipped with pip's error, and every other failure fails.
@@ -20,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "minidiff-ops-example"
-DISTRIBUTIONS = [ROOT / "packages" / "minidiff-core", ROOT / "packages" / "minidiff-numpy", EXAMPLE]
+WHEELS = [ROOT / "packages" / "minidiff-core", ROOT / "packages" / "minidiff-numpy"]  # what the pack's [test] needs
 EXAMPLE_OP_COUNT = 3  # softplus, huber, squared_difference
 
 # What pip says when it cannot reach an index (as opposed to a broken distribution).
@@ -40,28 +41,36 @@ def _environment() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A new venv with the core, the NumPy backend and the example pack with its test extra,
-    installed from copies of their folders (so building them writes nothing into the repository)."""
+    """A new venv with the example pack and its test extra (the NumPy backend, pytest),
+    installed from the pack's folder with minidiff's distributions found in a wheelhouse.
+    Everything is built from copies of the folders, so nothing is written into the repository."""
     base = tmp_path_factory.mktemp("example_pack")
     ignore = shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")
-    copies = [shutil.copytree(folder, base / "src" / folder.name, ignore=ignore) for folder in DISTRIBUTIONS]
+    copies = [shutil.copytree(folder, base / "src" / folder.name, ignore=ignore) for folder in [*WHEELS, EXAMPLE]]
+    wheelhouse = base / "dist"
+    _pip(sys.executable, "wheel", "--no-deps", "--wheel-dir", str(wheelhouse), *map(str, copies[:-1]), cwd=base)
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--retries", "2",
-         str(copies[0]), str(copies[1]), f"{copies[2]}[test]"],  # the example's README command; [test] brings pytest
-        capture_output=True, text=True, timeout=600, env=_environment(), cwd=base,
+    # the guide's command, run in the pack's folder; [test] brings the NumPy backend and pytest
+    _pip(str(python), "install", "--retries", "2", "--find-links", str(wheelhouse), ".[test]", cwd=copies[-1])
+    return venv
+
+
+def _pip(python: str, command: str, *args: str, cwd: Path) -> None:
+    """`python -m pip command ...`; skips the tests when pip cannot reach a package index."""
+    result = subprocess.run(
+        [python, "-m", "pip", command, "--quiet", "--disable-pip-version-check", *args],
+        capture_output=True, text=True, timeout=600, env=_environment(), cwd=cwd,
     )
-    if install.returncode != 0:
-        output = install.stderr + install.stdout
+    if result.returncode != 0:
+        output = result.stderr + result.stdout
         if NO_INDEX.search(output):
             lines = [line.strip() for line in output.splitlines()]
             network = next(line for line in lines if NO_INDEX.search(line))
             errors = [line for line in lines if line.startswith("ERROR")]
             pytest.skip(f"pip cannot reach a package index: {' | '.join([network, *errors])[:800]}")
-        pytest.fail(f"pip install failed (exit {install.returncode}):\n{output}", pytrace=False)
-    return venv
+        pytest.fail(f"pip {command} failed (exit {result.returncode}):\n{output}", pytrace=False)
 
 
 def _run(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -106,3 +115,19 @@ def test_minidiff_info_names_the_pack(fresh_venv: Path) -> None:
         result.stdout
     )
     assert "Plugins that failed to load: none" in result.stdout
+
+
+def test_the_example_imports_only_the_public_extension_api() -> None:
+    # The guide promises `minidiff.extend` (and `import minidiff as md`) is all a pack needs,
+    # `minidiff.testing` in its tests; the example is the proof, so it may import nothing else.
+    import ast
+
+    allowed = {"minidiff", "minidiff.extend", "minidiff.testing"}
+    for path in sorted(EXAMPLE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            )
+            for name in names:
+                if name.split(".")[0] == "minidiff":
+                    assert name in allowed, f"{path.relative_to(ROOT)} imports {name}"

@@ -8,15 +8,12 @@ forward with, and samples whose domains keep away from kinks and singular points
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 import minidiff as md
-from minidiff.extend import Op, hookimpl, sample
-
-if TYPE_CHECKING:
-    from minidiff.registry import PluginRegistry
+from minidiff.extend import Op, PluginRegistry, hookimpl, sample
 
 __all__ = ["OPS", "huber", "minidiff_register_ops", "softplus", "squared_difference"]
 
