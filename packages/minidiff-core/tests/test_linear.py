@@ -190,6 +190,9 @@ def test_matmul_messages_say_what_is_wrong():
         md.matmul(md.Tensor(np.ones(3)), 2.0)
 
 
-def test_einsum_rejects_the_sublist_form():
+def test_einsum_rejects_a_malformed_sublist_form():
+    # the sublist form itself works (test_numpy_passthrough.py); a label outside NumPy's 52 does not
     with pytest.raises(TypeError, match="subscripts string"):
-        md.einsum(md.Tensor(np.ones(3)), [0])
+        md.einsum(md.Tensor(np.ones(3)), 0)
+    with pytest.raises(ValueError, match=r"\[0, 52\)"):
+        md.einsum(md.Tensor(np.ones(3)), [52])

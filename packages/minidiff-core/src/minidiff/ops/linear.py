@@ -134,12 +134,40 @@ def _dot_axes(a: Any, b: Any) -> tuple[list[int], list[int]]:
 def _einsum_parse(subscripts: Any, *operands: Any, **kwargs: Any) -> tuple[tuple, dict]:
     if kwargs:
         raise TypeError(f"einsum() takes only a subscripts string and operands, got keyword(s) {sorted(kwargs)}")
-    if not isinstance(subscripts, str):
+    if isinstance(subscripts, str):
+        return operands, {"subscripts": subscripts}
+    # NumPy's interleaved sublist form: einsum(a, [0, 1], b, [1, 2], [0, 2])
+    return _einsum_from_sublists((subscripts, *operands))
+
+
+def _sublist_letters(sublist: Any, position: int) -> str:
+    """One sublist of einsum's interleaved form as subscripts: 0-25 are "A"-"Z" and 26-51
+    "a"-"z", as in NumPy, so that the implicit output's alphabetical order is the order of
+    the integers; `...` is an Ellipsis."""
+    if isinstance(sublist, (str, bytes)) or not hasattr(sublist, "__iter__"):
         raise TypeError(
-            f"einsum() needs a subscripts string such as 'ij,jk->ik' first, got {type(subscripts).__name__!r} "
-            f"(NumPy's interleaved sublist form is not supported)"
+            f"einsum() takes a subscripts string such as 'ij,jk->ik' or operands interleaved with lists of "
+            f"axis labels (einsum(a, [0, 1], b, [1, 2])); argument {position} is {type(sublist).__name__!r}, not a list"
         )
-    return operands, {"subscripts": subscripts}
+    letters = []
+    for label in sublist:
+        if label is Ellipsis:
+            letters.append("...")
+        elif isinstance(label, int) and not isinstance(label, bool) and 0 <= label < 52:
+            letters.append(string.ascii_uppercase[label] if label < 26 else string.ascii_lowercase[label - 26])
+        else:
+            raise ValueError(f"einsum(): a sublist label must be an integer in [0, 52) or Ellipsis, got {label!r}")
+    return "".join(letters)
+
+
+def _einsum_from_sublists(args: tuple) -> tuple[tuple, dict]:
+    operands, specs = args[0:-1:2] if len(args) % 2 else args[0::2], []
+    for i in range(len(operands)):
+        specs.append(_sublist_letters(args[2 * i + 1], 2 * i + 1))
+    subscripts = ",".join(specs)
+    if len(args) % 2:
+        subscripts += "->" + _sublist_letters(args[-1], len(args) - 1)
+    return tuple(operands), {"subscripts": subscripts}
 
 
 def _einsum_specs(subscripts: str, ndims: list[int]) -> tuple[list[str], str]:
@@ -296,8 +324,8 @@ OPS = [
         nargs=None,
         parse=_einsum_parse,
         doc="einsum(subscripts, *operands): NumPy's einsum, differentiable in every operand. Takes explicit "
-        "('ij,jk->ik') and implicit ('ij,jk') outputs, '...' broadcasting and repeated letters (diagonals); "
-        "not NumPy's interleaved sublist form.",
+        "('ij,jk->ik') and implicit ('ij,jk') outputs, '...' broadcasting, repeated letters (diagonals) "
+        "and NumPy's interleaved sublist form (einsum(a, [0, 1], b, [1, 2], [0, 2])).",
         samples=(
             sample("ij,jk->ik", (3, 4), (4, 5)),
             sample("bij,bjk->bik", (2, 3, 4), (2, 4, 3)),
@@ -314,6 +342,10 @@ OPS = [
             sample("...ii->...i", (2, 3, 3)),
             sample("iij,j->i", (3, 3, 2), (2,)),
             sample("ik,ij->j", (3, 2), (3, 4)),  # k only in the first operand: summed out
+            # NumPy's interleaved sublist form: explicit output, implicit output, `...`
+            sample((3, 4), [0, 1], (4, 5), [1, 2], [0, 2]),
+            sample((3, 4), [30, 1], (4,), [1]),
+            sample((2, 3, 3), [Ellipsis, 0, 0], [Ellipsis, 0]),
         ),
     ),
     Op(
