@@ -106,7 +106,13 @@ def _joined(arrays: Any, axis: int, dtype: Any) -> Tensor:
 
 
 def _as_sequence(tup: Any, name: str) -> list[Any]:
-    if isinstance(tup, Tensor) or not isinstance(tup, (list, tuple)):
+    """The arrays to join. One array is, as in NumPy, the sequence of its rows (its
+    slices along the first axis), each row a differentiable `x[i]`."""
+    if isinstance(tup, (Tensor, np.ndarray)):
+        if tup.ndim == 0:
+            raise TypeError(f"{name}() takes a sequence of arrays; a 0-d array is not one (it has no rows)")
+        return [tup[i] for i in range(tup.shape[0])]
+    if not isinstance(tup, (list, tuple)):
         raise TypeError(f"{name}() takes a sequence of arrays, got {type(tup).__name__!r}")
     return list(tup)
 
@@ -228,11 +234,27 @@ OPS = [
     Op(
         "vstack",
         composite=vstack,
-        samples=(sample([(3,), (3,)]), sample([(2, 3), (1, 3)]), sample([(2, 3, 2), (1, 3, 2)])),
+        # one array is the sequence of its rows, as in NumPy
+        samples=(
+            sample([(3,), (3,)]),
+            sample([(2, 3), (1, 3)]),
+            sample([(2, 3, 2), (1, 3, 2)]),
+            sample((4,)),
+            sample((2, 3)),
+            sample((2, 3, 2)),
+        ),
     ),
-    Op("hstack", composite=hstack, samples=(sample([(2,), (3,)]), sample([(2, 3), (2, 1)]), sample([(), ()]))),
-    Op("dstack", composite=dstack, samples=(sample([(2, 3), (2, 3)]), sample([(3,), (3,)]))),
-    Op("column_stack", composite=column_stack, samples=(sample([(3,), (3, 2)]), sample([(2,), (2,)]))),
+    Op(
+        "hstack",
+        composite=hstack,
+        samples=(sample([(2,), (3,)]), sample([(2, 3), (2, 1)]), sample([(), ()]), sample((4,)), sample((2, 3, 2))),
+    ),
+    Op("dstack", composite=dstack, samples=(sample([(2, 3), (2, 3)]), sample([(3,), (3,)]), sample((2, 3, 2)))),
+    Op(
+        "column_stack",
+        composite=column_stack,
+        samples=(sample([(3,), (3, 2)]), sample([(2,), (2,)]), sample((3,)), sample((2, 3, 2))),
+    ),
     Op("ravel", composite=ravel, samples=(sample((3, 4)), sample((2, 3, 4)), sample(()))),
     Op(
         "inner",
