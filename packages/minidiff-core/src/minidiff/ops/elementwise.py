@@ -91,9 +91,22 @@ def _tie_split(g, x, y):
     return md.where(x > y, g, md.where(x == y, g * 0.5, 0.0))
 
 
-def _clip_parse(a, a_min=None, a_max=None):
-    # None bounds become infinite ones, so one rule covers every form of the call.
-    return (a, -math.inf if a_min is None else a_min, math.inf if a_max is None else a_max), {}
+def _clip_parse(a, a_min=None, a_max=None, **bounds):
+    # `min=`/`max=` are the array API standard's spellings, which NumPy accepts as well.
+    unknown = sorted(set(bounds) - {"min", "max"})
+    if unknown:
+        raise TypeError(f"clip() got unexpected keyword argument(s) {unknown}")
+    if bounds:
+        if a_min is not None or a_max is not None:
+            raise ValueError("clip(): give the bounds as a_min, a_max or as min=, max=, not both (as in NumPy)")
+        a_min, a_max = bounds.get("min"), bounds.get("max")
+    # An omitted bound becomes an open one, so one rule covers every form of the call: the
+    # dtype's extreme for integers (an infinity would make uint8 float64), else infinity.
+    low, high = -math.inf, math.inf
+    dtype = a.dtype if isinstance(a, (Tensor, np.ndarray, np.generic)) else np.asarray(a).dtype
+    if dtype.kind in "iu":
+        low, high = int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
+    return (a, low if a_min is None else a_min, high if a_max is None else a_max), {}
 
 
 DIFFERENTIABLE = [
@@ -175,8 +188,16 @@ DIFFERENTIABLE = [
         ),
         nargs=3,
         parse=_clip_parse,
-        samples=(sample((3, 4), -0.5, 0.5), sample((3, 4), (3, 4), (3, 4)), sample((3, 4), None, 0.3)),
-        reference=lambda x, lo, hi: np.clip(x, lo, hi),
+        samples=(
+            sample((3, 4), -0.5, 0.5),
+            sample((3, 4), (3, 4), (3, 4)),
+            sample((3, 4), None, 0.3),
+            sample((3, 4), min=-0.3),
+            sample((3, 4), min=-0.3, max=0.4),
+            sample(np.arange(6, dtype=np.uint8), None, 3, order=0),  # an omitted bound keeps uint8
+            sample(np.arange(-3, 3), min=-1, order=0),
+        ),
+        reference=np.clip,
     ),
     Op(
         "astype",
