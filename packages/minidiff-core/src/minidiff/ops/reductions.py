@@ -17,7 +17,9 @@ from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._axes import kept_shape, normalize_axes, reduced_size
 
 AXIS_PARAMS = {"axis": None, "keepdims": False}
-DDOF_PARAMS = {"axis": None, "ddof": 0, "keepdims": False}
+# `dtype=` of sum and prod; `correction=`, the array API standard's name for `ddof`, of var and std
+DTYPE_PARAMS = {"axis": None, "keepdims": False, "dtype": None}
+DDOF_PARAMS = {"axis": None, "ddof": 0, "keepdims": False, "correction": None}
 
 
 def _restore(g, x, axis):
@@ -25,7 +27,25 @@ def _restore(g, x, axis):
     return md.reshape(g, kept_shape(x.shape, axis))
 
 
-# ------------------------------------------------------------------------------ prod
+# ------------------------------------------------------------------------------ sum, prod
+
+
+def _with_dtype(name):
+    """The forward of sum or prod with NumPy's `dtype=`: the elements are cast to `dtype`
+    before they are combined (float32 accumulates in float32) and the result after (an int8
+    sum wraps as in NumPy, since wrapping commutes with the cast); not every backend's sum
+    takes `dtype`."""
+
+    def forward(xp, x, axis, keepdims, dtype):
+        if dtype is None:
+            return getattr(xp, name)(x, axis=axis, keepdims=keepdims)
+        # the namespace's astype where it has one: MLX's array method takes MLX dtypes only
+        cast = getattr(xp, "astype", None) or (lambda a, d: a.astype(d))
+        return cast(getattr(xp, name)(cast(x, dtype), axis=axis, keepdims=keepdims), dtype)
+
+    forward.__name__ = name
+    return forward
+
 
 
 def _prod_of_others(x, axis):
@@ -54,7 +74,7 @@ def _prod_of_others(x, axis):
     return md.prod(md.where(mask, 1.0, md.reshape(x, tuple(view))), axis=tuple(j_axes))
 
 
-def prod_vjp(g, ans, x, axis, keepdims):
+def prod_vjp(g, ans, x, axis, keepdims, dtype):
     # ans / x is the product of the others only where x != 0. Its derivative is
     # ans / (x_i x_j) off the diagonal and (ans / x_i) / x_i - ans / x_i^2 = 0 on it, two terms
     # of size |ans| / x_i^2 that cancel to within their rounding, about 1e-16 |ans| / x_i^2:
@@ -87,11 +107,31 @@ def _centered(x, axis):
     return x - md.mean(x, axis=axis, keepdims=True)
 
 
-def var_vjp(g, ans, x, axis, ddof, keepdims):
-    return _restore(g, x, axis) * 2.0 * _centered(x, axis) / (reduced_size(x.shape, axis) - ddof)
+def _ddof(ddof, correction):
+    """`correction=` is the array API standard's `ddof=`; NumPy refuses both at once."""
+    if correction is None:
+        return ddof
+    if ddof != 0:
+        raise ValueError(f"var/std: give ddof= or correction= (the same thing), not both (got {ddof!r} and {correction!r})")
+    return correction
 
 
-def std_vjp(g, ans, x, axis, ddof, keepdims):
+def _moment(name):
+    """The forward of var or std, with `correction=` read as `ddof=`."""
+
+    def forward(xp, x, axis, ddof, keepdims, correction):
+        return getattr(xp, name)(x, axis=axis, ddof=_ddof(ddof, correction), keepdims=keepdims)
+
+    forward.__name__ = name
+    return forward
+
+
+def var_vjp(g, ans, x, axis, ddof, keepdims, correction):
+    return _restore(g, x, axis) * 2.0 * _centered(x, axis) / (reduced_size(x.shape, axis) - _ddof(ddof, correction))
+
+
+def std_vjp(g, ans, x, axis, ddof, keepdims, correction):
+    ddof = _ddof(ddof, correction)
     n = reduced_size(x.shape, axis)
     if n == 1:
         return md.zeros_like(x)  # one element per output: x - mean is identically 0, so is std
@@ -186,6 +226,17 @@ VAR_SAMPLES = (
     sample((3, 4), ddof=1),
     sample((3, 4), axis=0, ddof=1, keepdims=True),
     sample((2, 3, 4), axis=(0, -1), ddof=2),
+    sample((3, 4), correction=1),
+    sample((2, 3, 4), axis=-1, correction=2, keepdims=True),
+)
+
+# `dtype=`: accumulation in float32 (forward only: finite differences need float64) and
+# integers summed into floats
+DTYPE_SAMPLES = (
+    sample((3, 4), dtype=np.float64),
+    sample((2, 3, 4), axis=1, dtype=np.float32, order=0),
+    sample(np.arange(12).reshape(3, 4) % 5, axis=0, dtype=np.float64, order=0),
+    sample(np.array([100, 100, 100], dtype=np.int8), dtype=np.int8, order=0),  # wraps, as in NumPy
 )
 
 CUMSUM_SAMPLES = (
@@ -218,7 +269,13 @@ ARG_SAMPLES = (
 )
 
 DIFFERENTIABLE = [
-    Op("sum", "sum", vjp=(lambda g, ans, x, axis, keepdims: _restore(g, x, axis),), params=AXIS_PARAMS, samples=REDUCTION_SAMPLES),
+    Op(
+        "sum",
+        _with_dtype("sum"),
+        vjp=(lambda g, ans, x, axis, keepdims, dtype: _restore(g, x, axis),),
+        params=DTYPE_PARAMS,
+        samples=(*REDUCTION_SAMPLES, *DTYPE_SAMPLES),
+    ),
     Op(
         "mean",
         "mean",
@@ -226,11 +283,17 @@ DIFFERENTIABLE = [
         params=AXIS_PARAMS,
         samples=REDUCTION_SAMPLES,
     ),
-    Op("prod", "prod", vjp=(prod_vjp,), params=AXIS_PARAMS, samples=(*REDUCTION_SAMPLES, *PROD_ZERO_SAMPLES)),
+    Op(
+        "prod",
+        _with_dtype("prod"),
+        vjp=(prod_vjp,),
+        params=DTYPE_PARAMS,
+        samples=(*REDUCTION_SAMPLES, *PROD_ZERO_SAMPLES, *DTYPE_SAMPLES),
+    ),
     Op("max", "max", vjp=(extremum_vjp,), params=AXIS_PARAMS, samples=(*REDUCTION_SAMPLES, *TIE_SAMPLES)),
     Op("min", "min", vjp=(extremum_vjp,), params=AXIS_PARAMS, samples=(*REDUCTION_SAMPLES, *TIE_SAMPLES)),
-    Op("var", "var", vjp=(var_vjp,), params=DDOF_PARAMS, samples=VAR_SAMPLES),
-    Op("std", "std", vjp=(std_vjp,), params=DDOF_PARAMS, samples=VAR_SAMPLES),
+    Op("var", _moment("var"), vjp=(var_vjp,), params=DDOF_PARAMS, samples=VAR_SAMPLES),
+    Op("std", _moment("std"), vjp=(std_vjp,), params=DDOF_PARAMS, samples=VAR_SAMPLES),
     Op(
         "logsumexp",
         _logsumexp,
