@@ -1,9 +1,11 @@
 """Running an op on its declared samples: the building block of the generated op tests.
 
-A sample's arguments are shapes (random float64 inputs drawn from the sample's domain),
+A sample's arguments are shapes (random float64 inputs drawn from that argument's domain),
 lists of shapes (for ops taking a sequence of operands) or concrete values passed as they
-are. `check_op` runs the forward against the op's NumPy reference and, up to the sample's
-order, the gradients against finite differences.
+are: float arrays among them are differentiated (a sample pins an input to exact points
+that way), everything else is a constant. `check_forward` and `check_gradients` run the
+forward against the op's NumPy reference and the gradients against finite differences,
+within the sample's `Tolerance`.
 """
 
 from __future__ import annotations
