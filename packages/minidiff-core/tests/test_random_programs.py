@@ -98,6 +98,7 @@ KINKS: dict[str, Callable[..., float]] = {
     "fmax": lambda x, y, **p: float(np.min(np.abs(np.subtract(x, y)))),
     "fmin": lambda x, y, **p: float(np.min(np.abs(np.subtract(x, y)))),
     "mod": lambda x, y, **p: _mod_clearance(x, y),
+    "clip": lambda x, lo, hi, **p: float(np.min(np.abs(np.stack(np.broadcast_arrays(x - lo, x - hi, hi - lo))))),
     "max": lambda x, axis=None, **p: _top_gap(x, axis, 1.0),
     "min": lambda x, axis=None, **p: _top_gap(x, axis, -1.0),
     "std": lambda x, axis=None, **p: _spread(x, axis),
