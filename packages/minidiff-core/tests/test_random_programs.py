@@ -110,13 +110,6 @@ KINKS: dict[str, Callable[..., float]] = {
     "min": lambda x, axis=None, **p: _top_gap(x, axis, -1.0),
     "std": lambda x, axis=None, **p: _spread(x, axis),
     "linalg.vector_norm": lambda x, axis=None, **p: _length(x, axis),
-    # KNOWN ISSUE, not a kink: cumprod's rule divides by x (reversed_cumsum(g * ans) / x), and
-    # its second derivative cancels two terms of size ans / x^2, so next to an element under
-    # about 1e-8 it is off by up to 1e-16 ans / x^2:
-    # gradgradcheck(md.cumprod, np.array([2.0, 0.75, -1e-12])) fails. (prod had the same
-    # flaw and computes the product of the others exactly there.) Until cumprod does the
-    # same, programs keep its nonzero operands above 1e-8.
-    "cumprod": lambda x, **p: math.inf if np.all((x == 0) | (np.abs(x) > 1e-8)) else 0.0,
 }
 
 # Ops of other packs (and those to come) whose name says they pick by order: a tie anywhere

@@ -203,3 +203,13 @@ def test_running_maximum_gradient_goes_to_the_first_element_that_reached_it():
     with np.errstate(invalid="ignore"):
         a = np.array([1.0, NAN, 0.5, 4.0])
         np.testing.assert_array_equal(np.maximum.accumulate(md.Tensor(a)).numpy(), np.maximum.accumulate(a))
+
+
+@pytest.mark.parametrize("x", [np.array([2.0, 0.75, -1e-12]), np.array([1e-133, 1.3, 0.5]), np.array([[0.5, 1e-10], [2.0, -1.5]])])
+def test_cumprod_second_order_next_to_a_tiny_element(x):
+    # dividing by a tiny element cancels two huge terms in the second derivative; the exact
+    # product of the others is used there, as in prod's rule
+    from minidiff.testing import gradcheck, gradgradcheck
+
+    gradcheck(lambda t: md.cumprod(t, axis=-1), x)
+    gradgradcheck(lambda t: md.cumprod(t, axis=-1), x)

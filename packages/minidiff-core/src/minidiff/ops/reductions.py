@@ -83,11 +83,17 @@ def prod_vjp(g, ans, x, axis, keepdims, dtype):
     # 1e-8), the product of the others is computed exactly instead. The branch is taken on the values, which is
     # sound because each formula is exact in a neighborhood of the point, so higher orders
     # come out right too.
-    xp = x.backend.xp
-    magnitude = xp.abs(x.data)
-    if magnitude.size and (xp.min(magnitude) <= 1e-8 * xp.maximum(xp.max(magnitude), 1.0)).item():
+    if needs_exact_products(x):
         return _restore(g, x, axis) * _prod_of_others(x, axis)
     return _restore(g, x, axis) * _restore(ans, x, axis) / x
+
+
+def needs_exact_products(x) -> bool:
+    """Whether `x` has a zero, or an element under 1e-8 times the largest (or under 1e-8),
+    where dividing a product by an element loses the higher orders (see `prod_vjp`)."""
+    xp = x.backend.xp
+    magnitude = xp.abs(x.data)
+    return bool(magnitude.size) and bool((xp.min(magnitude) <= 1e-8 * xp.maximum(xp.max(magnitude), 1.0)).item())
 
 
 # ------------------------------------------------------------------------------ max, min

@@ -39,6 +39,7 @@ import numpy as np
 import minidiff as md
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._axes import kept_shape, normalize_axes, normalize_axis, reduced_size
+from minidiff.ops.reductions import needs_exact_products
 from minidiff.tensor import Tensor, make_tensor
 
 __all__ = ["OPS"]
@@ -88,7 +89,8 @@ def _reversed_cumsum(t: Tensor, axis: int) -> Tensor:
 
 def cumprod_vjp(g: Tensor, ans: Tensor, x: Tensor, axis: Any) -> Tensor:
     # d ans_k / d x_i = prod_{j <= k, j != i} x_j for k >= i. Without zeros that is ans_k / x_i;
-    # with a zero it is computed exactly: for each i, the cumulative product of x with x_i set
+    # with a zero (or a tiny element, whose division loses the higher orders as in prod's
+    # rule) it is computed exactly: for each i, the cumulative product of x with x_i set
     # to 1 (O(n^2) per slice, only then). Each formula is exact in a neighbourhood of the
     # point, so the branch taken on the values is right at every order (as prod's rule).
     shape = x.shape
@@ -96,7 +98,7 @@ def cumprod_vjp(g: Tensor, ans: Tensor, x: Tensor, axis: Any) -> Tensor:
         x, along = md.reshape(x, (-1,)), 0
     else:
         along = normalize_axis(axis, x.ndim)
-    if not md.any(x == 0).item():
+    if not needs_exact_products(x):
         return md.reshape(_reversed_cumsum(g * ans, along) / x, shape)
     xp = x.backend.xp
     xm, gm = md.moveaxis(x, along, -1), md.moveaxis(g, along, -1)
