@@ -27,20 +27,36 @@ NumPy signature differs from the op's (`sum` with `where=` and `initial=`, `resh
   the gradient. Elsewhere the result keeps `out`'s old values, or zeros without `out=`
   (NumPy leaves those uninitialized). Reductions (`sum`, `mean`, `prod`, `max`, `min`,
   `var`, `std`, `all`, `any`) take `where=` with the right gradients too.
-- Queries whose answer carries no gradient (`np.shape`, `np.ndim`, `np.size`,
-  `np.result_type`, `np.allclose`, `np.argsort`, ...) just answer.
-- Any other NumPy function raises a `TypeError` naming it: minidiff never silently drops
-  a gradient by computing on the raw values. `np.asarray(t)` is the explicit way to get
-  the values (the host array).
+- Every other NumPy function is answered by NumPy itself, on the values (host arrays),
+  and returns what NumPy returns (NumPy arrays, not Tensors), when no gradient is lost:
+  when no argument allows grad, or inside `md.no_grad()` (`np.histogram(t)`,
+  `np.save(path, t)`, `np.unique(t)`), and when the answer holds no floating-point value
+  (indices, counts, masks, shapes, text: `np.argsort(x)`, `np.isclose(x, y)`,
+  `np.count_nonzero(x)`), whatever the arguments. Only a floating-point answer that would
+  need a gradient minidiff cannot give raises a `TypeError` naming the function: minidiff
+  never silently drops a gradient. A function that writes into an argument
+  (`np.copyto(t, a)`, `np.fill_diagonal(t, 0)`) changes a Tensor through `t[...] = ...`,
+  so the in-place check still guards recorded graphs.
+
+>>> x = md.Tensor([3.0, 1.0, 2.0], allow_grad=True)
+>>> np.argsort(x)                      # indices: no gradient to lose
+array([1, 2, 0])
+>>> np.histogram(x.detach(), bins=2)[0]
+array([1, 2])
 
 `python -m minidiff.interop --markdown` prints the list of supported NumPy functions,
-generated from the registry (docs/numpy-interop.md).
+generated from the registry (docs/numpy-interop.md in the repository);
+`python -m minidiff.interop --coverage` counts NumPy's public functions by what minidiff
+does with them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
+import io
+import warnings
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -50,7 +66,10 @@ from minidiff.graph import grad_enabled
 from minidiff.optable import functions, ops
 from minidiff.tensor import Tensor, make_tensor
 
-__all__ = ["array_function", "array_ufunc", "markdown", "supported"]
+__all__ = ["NotDifferentiableError", "array_function", "array_ufunc", "coverage", "markdown", "supported"]
+
+#: where the list of NumPy functions minidiff differentiates is read, also without a checkout
+DOCS_URL = "https://github.com/minidiff/minidiff/blob/main/docs/numpy-interop.md"
 
 # NumPy names that are another name for a minidiff op.
 ALIASES: dict[str, str] = {
@@ -65,6 +84,11 @@ ALIASES: dict[str, str] = {
     "permute_dims": "transpose",
     "radians": "deg2rad",
     "degrees": "rad2deg",
+    "row_stack": "vstack",  # deprecated in NumPy 2, which warns and calls vstack
+    # the array API standard's copies in numpy.linalg
+    "linalg.matmul": "matmul",
+    "linalg.tensordot": "tensordot",
+    "linalg.matrix_transpose": "matrix_transpose",
 }
 
 # Functions whose answers are integers, booleans, shapes, dtypes or text: nothing to
@@ -97,18 +121,21 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
         return _HANDLERS[_REDUCE[ufunc.__name__]].function(*inputs, **kwargs)
     if method == "accumulate" and ufunc.__name__ in _ACCUMULATE:
         return _accumulate(ufunc.__name__, *inputs, **kwargs)
-    if method == "outer" and ufunc.nin == 2 and ufunc.signature is None:
-        function = _ufunc_function(ufunc, name)
+    function = _op(ufunc.__name__) if ufunc.nout == 1 else None
+    if method == "outer" and ufunc.nin == 2 and ufunc.signature is None and function is not None:
         unknown = sorted(set(kwargs) - {"out"})
         if unknown:
             raise TypeError(f"{name}.outer: minidiff does not support the keyword argument(s) {unknown}")
         a, b = (_as_tensor(v) for v in inputs)
         result = function(ops.reshape(a, a.shape + (1,) * b.ndim), b)
         return _store(result, _single_out(kwargs.get("out")), "same_kind", f"{name}.outer")
-    raise TypeError(
-        f"{name}.{method} is not differentiable in minidiff: there is no minidiff op for it; "
-        f"see docs/numpy-interop.md for what works on Tensors"
-    )
+    if method == "at":
+        # ufunc.at writes into its first operand, and NumPy 2.4's fast path for 1-D arrays
+        # writes even into a read-only one, so it is never called on the tensor's own memory
+        if _needs_grad((inputs, kwargs)):
+            raise _unsupported(f"{ufunc.__name__}.at")
+        return _writing(ufunc.at, inputs, kwargs)
+    return _on_values(getattr(ufunc, method), f"{ufunc.__name__}.{method}", inputs, kwargs)
 
 
 def array_function(func: Callable[..., Any], types: Iterable[type], args: tuple, kwargs: dict) -> Any:
@@ -118,7 +145,7 @@ def array_function(func: Callable[..., Any], types: Iterable[type], args: tuple,
     name = _numpy_name(func)
     handler = _lookup(name, func) if name is not None else None
     if handler is None:
-        raise _unsupported(name or f"{getattr(func, '__module__', '?')}.{getattr(func, '__name__', func)}")
+        return _on_values(func, name or f"{getattr(func, '__module__', '?')}.{getattr(func, '__name__', func)}", args, kwargs)
     return handler(*args, **kwargs)
 
 
@@ -151,32 +178,33 @@ def _lookup(name: str, func: Callable[..., Any]) -> Callable[..., Any] | None:
     if name in QUERIES:
         return _query(func)
     function = _op(name)
-    return None if function is None else _generic(function, f"numpy.{name}")
+    return None if function is None else _generic(function, func, name)
+
+
+class NotDifferentiableError(TypeError):
+    """A NumPy function whose floating-point answer would need a gradient minidiff cannot give."""
 
 
 def _unsupported(name: str) -> TypeError:
     hint = ""
     if name.startswith("linalg."):
         hint = f" (no installed op pack registers md.{name}; the minidiff-ops-linalg distribution provides md.linalg)"
-    return TypeError(
-        f"numpy.{name} is not differentiable in minidiff: there is no minidiff op for it{hint}, so it cannot "
-        f"follow gradients through it. Use minidiff ops (docs/numpy-interop.md lists the NumPy functions that "
-        f"work on Tensors), give it a gradient with md.create_op_func or md.custom_vjp, or call it on the "
-        f"values with np.asarray(t) where no gradient is needed"
+    return NotDifferentiableError(
+        f"numpy.{name} is not differentiable in minidiff: there is no minidiff op for it{hint}, and its "
+        f"floating-point result would need a gradient from an argument that allows grad. Use minidiff ops "
+        f"(`python -m minidiff.interop` lists the NumPy functions minidiff differentiates; also {DOCS_URL}), "
+        f"give it a gradient with md.custom_vjp or md.create_op_func, or call it where no gradient is needed: "
+        f"on t.detach(), or inside `with md.no_grad():`"
     )
-
-
-def _ufunc_function(ufunc: np.ufunc, name: str) -> Callable[..., Any]:
-    function = _op(ufunc.__name__) if ufunc.nout == 1 else None
-    if function is None:
-        raise _unsupported(ufunc.__name__)
-    return function
 
 
 # ---------------------------------------------------------------------------- ufuncs
 
 
 def _ufunc_call(ufunc: np.ufunc, name: str, inputs: tuple, kwargs: dict) -> Any:
+    function = _op(ufunc.__name__) if ufunc.nout == 1 else None
+    if function is None:
+        return _on_values(ufunc, ufunc.__name__, inputs, kwargs)
     kwargs = dict(kwargs)
     target = _single_out(kwargs.pop("out", None))
     where = kwargs.pop("where", True)
@@ -186,7 +214,6 @@ def _ufunc_call(ufunc: np.ufunc, name: str, inputs: tuple, kwargs: dict) -> Any:
         kwargs.pop(key, None)
     if kwargs:
         raise TypeError(f"{name}: minidiff does not support the keyword argument(s) {sorted(kwargs)}")
-    function = _ufunc_function(ufunc, name)
     if where is not True and ufunc.signature is not None:
         raise TypeError(f"{name}: where= is not supported for a generalized ufunc (NumPy does not support it either)")
     inputs = list(inputs)
@@ -316,30 +343,113 @@ def _query(func: Callable[..., Any]) -> Callable[..., Any]:
     return answer
 
 
-def _host(value: Any) -> Any:
-    """`value` with every Tensor (also inside lists, tuples and dicts) as its host array."""
+def _host(value: Any, writable: bool = True) -> Any:
+    """`value` with every Tensor (also inside lists, tuples and dicts) as its host array,
+    a read-only view of it unless `writable`."""
     if isinstance(value, Tensor):
-        return value.numpy()
+        host = value.numpy()
+        if not writable:
+            host = host.view()
+            host.flags.writeable = False
+        return host
     if isinstance(value, (list, tuple)):
-        return type(value)(_host(v) for v in value)
+        return type(value)(_host(v, writable) for v in value)
     if isinstance(value, dict):
-        return {k: _host(v) for k, v in value.items()}
+        return {k: _host(v, writable) for k, v in value.items()}
     return value
 
 
-def _generic(function: Callable[..., Any], name: str) -> Callable[..., Any]:
+# ---------------------------------------------------------------------------- NumPy on the values
+
+
+def _on_values(func: Callable[..., Any], name: str, args: tuple, kwargs: dict) -> Any:
+    """NumPy's own answer for a function minidiff has no op for, computed on the values.
+
+    Decided from the answer: it is returned as NumPy gives it (arrays, not Tensors) when no
+    argument needs a gradient (none allows grad, or grad mode is off), or when it holds no
+    floating-point value (indices, counts, masks, shapes, text), since then there is no
+    gradient to lose. A floating-point answer that some argument would need a gradient of
+    raises, naming the function. Tensors go in as read-only arrays, so a function that
+    writes into one fails before writing and is retried by `_writing`.
+    """
+    tracked = _needs_grad((args, kwargs))
+    try:
+        result = func(*_host(args, writable=False), **_host(kwargs, writable=False))
+    except ValueError as error:
+        if "read-only" not in str(error):
+            raise
+        if tracked:
+            raise _unsupported(name) from error
+        return _writing(func, args, kwargs)
+    if tracked and _holds_float(result):
+        raise _unsupported(name)
+    return result
+
+
+def _writing(func: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """Call `func`, which writes into an argument, on private copies of the Tensors' values,
+    then give each Tensor whose values changed the new ones through `t[...] = ...`: the
+    in-place check then sees the write (a graph that saved `t` raises in backward), and it
+    works on backends whose host arrays are copies."""
+    copies: dict[int, tuple[Tensor, np.ndarray]] = {}
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, Tensor):
+            if id(value) not in copies:
+                copies[id(value)] = (value, np.array(value.numpy()))
+            return copies[id(value)][1]
+        if isinstance(value, (list, tuple)):
+            return type(value)(swap(v) for v in value)
+        if isinstance(value, dict):
+            return {k: swap(v) for k, v in value.items()}
+        return value
+
+    result = func(*swap(args), **swap(kwargs))
+    for t, values in copies.values():
+        if not np.array_equal(values, t.numpy(), equal_nan=values.dtype.kind in "fc"):
+            t[...] = values
+    return result
+
+
+def _needs_grad(value: Any) -> bool:
+    """Whether some Tensor in `value` (also inside lists, tuples and dicts) would take a gradient."""
+    if isinstance(value, Tensor):
+        return value.allow_grad and grad_enabled.get()
+    if isinstance(value, (list, tuple)):
+        return any(_needs_grad(v) for v in value)
+    if isinstance(value, dict):
+        return any(_needs_grad(v) for v in value.values())
+    return False
+
+
+def _holds_float(value: Any) -> bool:
+    """Whether an answer holds a floating-point (or complex, or object) value anywhere."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.dtype.kind in "fcO"
+    if isinstance(value, (float, complex, Tensor)):
+        return not isinstance(value, Tensor) or value.dtype.kind in "fc"
+    if isinstance(value, (list, tuple)):  # also NumPy's named tuples (np.unique_all)
+        return any(_holds_float(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_float(v) for v in value.values())
+    return False
+
+
+def _generic(function: Callable[..., Any], func: Callable[..., Any], numpy_name: str) -> Callable[..., Any]:
     """Call a registered op with NumPy's arguments: `out=` written as NumPy does, `dtype=`
     applied to the result when the op has no dtype of its own, layout keywords ignored."""
     op = function.op
+    name = f"numpy.{numpy_name}"
 
     def call(*args: Any, **kwargs: Any) -> Any:
+        if op.creation and any(isinstance(a, Tensor) for a in (*args, *kwargs.values())):
+            # NumPy hands over `np.zeros(3, like=t)` without the `like`; Tensor arguments
+            # (np.linspace(t0, t1)) would need gradients that creation ops do not have,
+            # so NumPy answers on their values
+            return _on_values(func, numpy_name, args, kwargs)
         target = kwargs.pop("out", None)
         casting = kwargs.pop("casting", "same_kind")
         if op.creation:
-            # NumPy hands over `np.zeros(3, like=t)` without the `like`; Tensor arguments
-            # (np.linspace(t0, t1)) would need gradients that creation ops do not have
-            if any(isinstance(a, Tensor) for a in (*args, *kwargs.values())):
-                raise _unsupported(name.removeprefix("numpy."))
             for key in _LAYOUT_KEYWORDS:
                 kwargs.pop(key, None)
             return function(*args, **kwargs)
@@ -618,6 +728,24 @@ def _matrix_transpose(x: Any) -> Tensor:
     return ops.swapaxes(_as_tensor(x), -1, -2)
 
 
+@_handles("linalg.diagonal", target="md.diagonal", note="the diagonals of the last two axes")
+def _linalg_diagonal(x: Any, *, offset: int = 0) -> Tensor:
+    return ops.diagonal(_as_tensor(x), offset=offset, axis1=-2, axis2=-1)
+
+
+@_handles("linalg.trace", target="md.trace", note="the traces of the last two axes, `dtype=`")
+def _linalg_trace(x: Any, *, offset: int = 0, dtype: Any = None) -> Tensor:
+    return ops.trace(_cast(x, dtype), offset=offset, axis1=-2, axis2=-1)
+
+
+@_handles("linalg.outer", target="md.outer", note="1-D operands, as NumPy requires")
+def _linalg_outer(x1: Any, x2: Any) -> Tensor:
+    a, b = _as_tensor(x1), _as_tensor(x2)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"numpy.linalg.outer: the operands must be 1-D, got shapes {a.shape} and {b.shape}")
+    return ops.outer(a, b)
+
+
 @_handles("argmax", target="md.argmax", note="not differentiable; `out=`")
 def _argmax(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
     return _store(ops.argmax(_as_tensor(a), axis=axis, keepdims=keepdims), out, "same_kind", "numpy.argmax")
@@ -725,6 +853,112 @@ def _row(qualname: str, op: Any) -> tuple[str, str, str, str] | None:
     return (qualname, target, "function", note)
 
 
+# ---------------------------------------------------------------------------- coverage
+
+#: what minidiff does with each of NumPy's public functions, given a Tensor that allows grad
+COVERAGE_KINDS: dict[str, str] = {
+    "differentiated": "differentiated: a minidiff op, gradients of every order",
+    "answered by an op": "answered by a minidiff op with no gradient to give (integer, boolean or "
+    "piecewise-constant results; creation with `like=`)",
+    "passed through": "passed to NumPy, with or without grad: the answer holds no float (indices, counts, "
+    "masks, shapes, text)",
+    "raises with grad": "passed to NumPy without grad; raise with grad: a float answer minidiff has no "
+    "gradient for",
+    "not probed": "passed to NumPy without grad; with grad, as the answer decides (the count could not "
+    "call them on plain arrays)",
+    "not dispatched": "not dispatched: no argument NumPy hands to minidiff (configuration, file readers, "
+    "constructors without `like=`); NumPy converts a Tensor itself",
+}
+
+
+def _probe(func: Callable[..., Any]) -> str:
+    """Call `func` on small Tensors that allow grad, in a few argument patterns, and say what
+    happened: "passed through", "raises with grad", or "not probed" when no pattern suits
+    it. A function that takes integers only (`gcd`, `bincount`) passes through: an integer
+    Tensor never allows grad."""
+    matrix = np.array([[2.0, 0.5, 0.1], [0.5, 1.5, 0.3], [0.1, 0.3, 1.0]])
+    a, b = Tensor(matrix, allow_grad=True), Tensor(matrix.T + 0.25, allow_grad=True)
+    v, w = Tensor(matrix[0], allow_grad=True), Tensor(matrix[1], allow_grad=True)
+    i, j = Tensor(np.array([3, 1, 2])), Tensor(np.array([1, 2, 0]))
+    patterns = ((a,), (v,), (a, b), (v, w), (a, 1), (v, 1), (a, v), (io.BytesIO(), a), (i,), (i, j), (i, 1))
+    if isinstance(func, np.ufunc):  # no Tensor as out=
+        patterns = tuple(args for args in patterns if len(args) == func.nin)
+    for args in patterns:
+        try:
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                result = func(*args)
+        except NotDifferentiableError:
+            return "raises with grad"
+        except Exception:  # noqa: BLE001 (a pattern the function does not take: try the next)
+            continue
+        if _needs_grad(list(result) if isinstance(result, tuple) else result):
+            return "differentiated"
+        return "passed through"
+    return "not probed"
+
+
+def coverage() -> dict[str, list[str]]:
+    """NumPy's public functions (the callables of `numpy` and `numpy.linalg` that are not
+    classes or scalar types) by what minidiff does with a Tensor that allows grad: the keys
+    of `COVERAGE_KINDS`, each with its sorted names. Functions without an op are called on
+    small Tensors to see whether their answer holds a floating-point value; every op of
+    every installed plugin counts (`md.linalg` from minidiff-ops-linalg too).
+
+    >>> counts = {kind: len(names) for kind, names in coverage().items()}
+    >>> counts["differentiated"] > 150
+    True
+    """
+    plugins.load()
+    kinds: dict[str, list[str]] = {kind: [] for kind in COVERAGE_KINDS}
+    for namespace, prefix in ((np, ""), (np.linalg, "linalg.")):
+        for attribute in sorted(dir(namespace)):
+            func = getattr(namespace, attribute)
+            if attribute.startswith("_") or not callable(func) or isinstance(func, type) or attribute == "test":
+                continue
+            name = prefix + attribute
+            kinds[_coverage_kind(name, func)].append(name)
+    return kinds
+
+
+def _coverage_kind(name: str, func: Any) -> str:
+    if isinstance(func, np.ufunc):
+        name = func.__name__  # np.acos is np.arccos
+    target = ALIASES.get(name, name)
+    handler = _HANDLERS.get(target)
+    if handler is not None:
+        return "answered by an op" if handler.note.startswith("not differentiable") else "differentiated"
+    if name in QUERIES:
+        return "passed through"
+    function = _op(name)
+    if function is not None and (not isinstance(func, np.ufunc) or func.nout == 1):
+        return "differentiated" if function.op.differentiable else "answered by an op"
+    if isinstance(func, np.ufunc) or type(func).__name__ == "_ArrayFunctionDispatcher":
+        return _probe(func)
+    return "not dispatched"
+
+
+def coverage_markdown() -> list[str]:
+    """The coverage figures as lines of docs/numpy-interop.md."""
+    kinds = {kind: len(names) for kind, names in coverage().items()}
+    total = sum(kinds.values())
+    without = kinds["answered by an op"] + kinds["passed through"]
+    return [
+        "## Coverage of NumPy's functions",
+        "",
+        f"NumPy {np.__version__.rsplit('.', 1)[0]} has {total} public functions (the callables of `numpy` and "
+        f"`numpy.linalg` that are not classes or scalar types). Given Tensors that allow grad, with every "
+        f"distribution of this repository installed, minidiff differentiates {kinds['differentiated']}, answers "
+        f"{without} without a gradient (there is none to lose), and raises for {kinds['raises with grad']} "
+        f"(which NumPy answers for Tensors that need no gradient). `python -m minidiff.interop --coverage` "
+        f"counts them for what is installed; `--coverage --list` names them.",
+        "",
+        "| what minidiff does, given a Tensor that allows grad | functions |",
+        "| --- | --- |",
+        *(f"| {COVERAGE_KINDS[kind]} | {count} |" for kind, count in kinds.items()),
+    ]
+
+
 _SECTIONS = (
     ("ufunc", "Ufuncs (elementwise, differentiable)"),
     ("function", "Functions (differentiable)"),
@@ -742,8 +976,15 @@ def markdown() -> str:
         "<!-- Generated by `python -m minidiff.interop --markdown` from the op registry; do not edit. -->",
         "",
         "Call these NumPy functions with minidiff Tensors and you get minidiff Tensors back, with gradients:",
-        "`np.sum(np.sin(x) * x)` is differentiable in `x`. Any other NumPy function given a Tensor raises a",
-        "`TypeError` that names it (minidiff never drops a gradient silently); `np.asarray(t)` gives the",
+        "`np.sum(np.sin(x) * x)` is differentiable in `x`. Every other NumPy function is answered by NumPy on",
+        "the values and returns what NumPy returns (NumPy arrays, not Tensors) whenever no gradient is lost:",
+        "when no argument allows grad or inside `md.no_grad()` (`np.histogram(t)`, `np.save(path, t)`,",
+        "`np.unique(t)`), and whenever the answer holds no floating-point value (`np.argsort(x)`,",
+        "`np.isclose(x, y)`, `np.count_nonzero(x)`: indices, counts, masks, shapes, text). Only a",
+        "floating-point answer that would need a gradient minidiff cannot give raises a `TypeError`",
+        "(`minidiff.interop.NotDifferentiableError`) naming the function: minidiff never drops a gradient",
+        "silently. A function that writes into a Tensor argument (`np.copyto(t, a)`, `np.fill_diagonal(t, 0)`)",
+        "changes it as `t[...] = ...` does. `np.asarray(t)` gives the",
         "plain values. Writing into `t.data`, or into `np.asarray(t)` or `t.numpy()` on the NumPy backend",
         "(there they are the tensor's own memory), bypasses the check that makes `backward()` raise after an",
         "in-place change to a tensor a graph saved: use `np.array(t)` (a copy) to work on the values.",
@@ -751,7 +992,9 @@ def markdown() -> str:
         "(the `minidiff-ops-linalg` distribution), and any op a plugin registers under a NumPy name is",
         "reachable from NumPy the same way. See `minidiff.interop` for `out=` and `where=`.",
         "",
-        f"{len(rows)} NumPy functions, from minidiff's built-in op families.",
+        f"{len(rows)} NumPy functions, from minidiff's built-in op families, are listed below.",
+        "",
+        *coverage_markdown(),
     ]
     for kind, title in _SECTIONS:
         selected = [row for row in rows if row[2] == kind]
@@ -766,9 +1009,21 @@ def markdown() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m minidiff.interop", description=__doc__.split("\n")[0])
     parser.add_argument("--markdown", action="store_true", help="print docs/numpy-interop.md")
+    parser.add_argument(
+        "--coverage", action="store_true", help="count NumPy's public functions by what minidiff does with them"
+    )
+    parser.add_argument("--list", action="store_true", help="with --coverage: name the functions of each kind")
     args = parser.parse_args(argv)
     if args.markdown:
         print(markdown(), end="")
+        return 0
+    if args.coverage:
+        kinds = coverage()
+        print(f"NumPy {np.__version__}: {sum(map(len, kinds.values()))} public functions of numpy and numpy.linalg")
+        for kind, names in kinds.items():
+            print(f"{len(names):5}  {kind}: {COVERAGE_KINDS[kind]}")
+            if args.list:
+                print("       " + " ".join(names))
         return 0
     for name, target, kind, _ in supported():
         print(f"numpy.{name:24} {target:28} {kind}")
@@ -776,4 +1031,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # run as `python -m`, this file is `__main__`, a second copy of the module: the one Tensors
+    # call (and whose NotDifferentiableError they raise) is minidiff.interop
+    from minidiff import interop
+
+    raise SystemExit(interop.main())
