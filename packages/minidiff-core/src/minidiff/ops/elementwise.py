@@ -91,15 +91,12 @@ def _tie_split(g, x, y):
     return md.where(x > y, g, md.where(x == y, g * 0.5, 0.0))
 
 
-def _clip_parse(a, a_min=None, a_max=None, **bounds):
+def _clip_parse(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002 (NumPy's names)
     # `min=`/`max=` are the array API standard's spellings, which NumPy accepts as well.
-    unknown = sorted(set(bounds) - {"min", "max"})
-    if unknown:
-        raise TypeError(f"clip() got unexpected keyword argument(s) {unknown}")
-    if bounds:
+    if min is not None or max is not None:
         if a_min is not None or a_max is not None:
             raise ValueError("clip(): give the bounds as a_min, a_max or as min=, max=, not both (as in NumPy)")
-        a_min, a_max = bounds.get("min"), bounds.get("max")
+        a_min, a_max = min, max
     # An omitted bound becomes an open one, so one rule covers every form of the call: the
     # dtype's extreme for integers (an infinity would make uint8 float64), else infinity.
     low, high = -math.inf, math.inf
@@ -107,6 +104,9 @@ def _clip_parse(a, a_min=None, a_max=None, **bounds):
     if dtype.kind in "iu":
         low, high = int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
     return (a, low if a_min is None else a_min, high if a_max is None else a_max), {}
+
+
+_clip_parse.__qualname__ = "clip"  # so that a wrong keyword's TypeError names md.clip
 
 
 DIFFERENTIABLE = [
