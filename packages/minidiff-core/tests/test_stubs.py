@@ -53,7 +53,7 @@ def test_stubs_declare_every_public_op_and_name() -> None:
     ("function", "expected"),
     [
         (lambda: md.sin, "(x, /)"),
-        (lambda: md.sum, "(x, /, axis=None, keepdims=False)"),
+        (lambda: md.sum, "(x, /, axis=None, keepdims=False, dtype=None)"),
         (lambda: md.add, "(x, y, /)"),
         (lambda: md.concatenate, "(arrays, /, axis=0)"),
         (lambda: md.zeros, "(shape, *, dtype=None, backend=None, allow_grad=False)"),
