@@ -56,8 +56,12 @@ def test_stubs_declare_every_public_op_and_name() -> None:
         (lambda: md.sum, "(x, /, axis=None, keepdims=False, dtype=None)"),
         (lambda: md.add, "(x, y, /)"),
         (lambda: md.concatenate, "(arrays, /, axis=0)"),
-        (lambda: md.zeros, "(shape, *, dtype=None, backend=None, allow_grad=False)"),
-        (lambda: md.linspace, "(start, stop, num=50, endpoint=True, *, dtype=None, backend=None, allow_grad=False)"),
+        (lambda: md.zeros, "(shape, dtype=None, *, backend=None, allow_grad=False, requires_grad=None)"),
+        (
+            lambda: md.linspace,
+            "(start, stop, num=50, endpoint=True, retstep=False, dtype=None, *, backend=None, allow_grad=False, "
+            "requires_grad=None)",
+        ),
         (lambda: md.linalg.solve, "(a, b, /)"),
     ],
     ids=["sin", "sum", "add", "concatenate", "zeros", "linspace", "linalg.solve"],

@@ -434,14 +434,47 @@ def _constant(op: Op, value: Any, backend: Any) -> Tensor:
 
 
 def _creation_function(op: Op, kernels: _Kernels) -> Callable[..., Any]:
+    """`md.zeros` and the like: the forward's own arguments (with `dtype` where NumPy puts it,
+    positional too), plus the keywords `backend`, `allow_grad` and `requires_grad`."""
     from minidiff.config import get_backend
 
-    def create(*args: Any, dtype: Any = None, backend: str | None = None, allow_grad: bool = False, **kwargs: Any) -> Tensor:
+    dtype_at = _dtype_position(op.forward)
+
+    def create(
+        *args: Any, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None, **kwargs: Any
+    ) -> Tensor:
+        if requires_grad is not None:
+            allow_grad = requires_grad
         chosen = get_backend(backend)
-        data = kernels[chosen](*args, dtype=dtype, **kwargs)
+        dtype = args[dtype_at] if dtype_at is not None and len(args) > dtype_at else kwargs.get("dtype")
+        try:
+            data = kernels[chosen](*args, **kwargs)
+        except TypeError as exc:
+            _check_call(create, args, kwargs, exc)
+            raise
         return Tensor._leaf(data, chosen, allow_grad, dtype_given=dtype is not None)
 
     return create
+
+
+def _dtype_position(forward: Any) -> int | None:
+    """Where `dtype` sits among a creation forward's positional arguments (after `xp`), or None."""
+    code = getattr(forward, "__code__", None)
+    if code is None:
+        return None
+    positional = code.co_varnames[1 : code.co_argcount]
+    return positional.index("dtype") if "dtype" in positional else None
+
+
+def _check_call(function: Callable[..., Any], args: tuple, kwargs: dict, exc: TypeError) -> None:
+    """Raise a TypeError naming the public function when the call does not fit its signature
+    (the kernel's own message would name a backend function or a forward)."""
+    import inspect
+
+    try:
+        inspect.signature(function).bind(*args, **kwargs)
+    except TypeError as bad:
+        raise TypeError(f"md.{function.__name__}(): {bad}") from exc
 
 
 def freeze(registry: Registry) -> dict[str, Callable[..., Any]]:

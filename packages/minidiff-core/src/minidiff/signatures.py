@@ -15,7 +15,7 @@ a generic `(*args, **kwargs)`. `describe(function, op)` gives each one what `hel
 
 >>> import minidiff as md, inspect
 >>> str(inspect.signature(md.sum))
-'(x, /, axis=None, keepdims=False) -> minidiff.tensor.Tensor'
+'(x, /, axis=None, keepdims=False) -> minidiff.Tensor'
 
 It runs once per op while plugins load, so it reads code objects rather than calling
 `inspect.signature` on every rule (all 144 built-in ops take about 1 ms together).
@@ -37,10 +37,11 @@ _KEYWORD = Parameter.KEYWORD_ONLY
 #: operand names when neither the forward nor a rule names them (NumPy's own docs use x, y)
 _DEFAULT_NAMES = {1: ("x",), 2: ("x", "y"), 3: ("x", "y", "z")}
 _CREATION_KEYWORDS = (
-    Parameter("dtype", _KEYWORD, default=None),
     Parameter("backend", _KEYWORD, default=None),
     Parameter("allow_grad", _KEYWORD, default=False),
+    Parameter("requires_grad", _KEYWORD, default=None),
 )
+_CREATION_NAMES = ("dtype", "backend", "allow_grad", "requires_grad")
 
 
 def describe(function: Callable[..., Any], op: Op) -> None:
@@ -67,7 +68,11 @@ def signature_of(op: Op) -> Signature:
     if op.creation:
         forward = op.forward
         own = [] if isinstance(forward, str) else list(signature(forward).parameters.values())[1:]
-        kept = [p for p in own if p.name not in ("dtype", "backend", "allow_grad") and p.kind != Parameter.VAR_KEYWORD]
+        # `dtype` stays where the forward has it (NumPy's place, positional too); a forward
+        # without one gets it as a keyword
+        kept = [p for p in own if p.name not in _CREATION_NAMES[1:] and p.kind != Parameter.VAR_KEYWORD]
+        if not any(p.name == "dtype" for p in kept):
+            kept.append(Parameter("dtype", _KEYWORD, default=None))
         return Signature([*kept, *_CREATION_KEYWORDS], return_annotation=returns)
     if op.nargs is None:
         operands = [Parameter("arrays", _POSITIONAL)]
@@ -129,7 +134,7 @@ def gradient_note(op: Op) -> str:
     if op.creation:
         note = (
             "Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), "
-            "`allow_grad=True` makes a leaf that takes gradients."
+            "`allow_grad=True` (or `requires_grad=True`) makes a leaf that takes gradients."
         )
     elif op.composite is not None:
         note = "Gradient: built from other minidiff ops and differentiated through them, to any order."

@@ -1,9 +1,12 @@
 """Creation op family: zeros, ones, full, arange, linspace, eye, empty and the *_like forms.
 
-Creation ops make a tensor from parameters alone; their public functions also take
-`dtype=`, `backend=` and `allow_grad=` (`md.zeros((2, 3), allow_grad=True)`). The `*_like`
-forms take a tensor operand, but their output depends on its shape and dtype only, so they
-are non-differentiable: the result is a constant.
+Creation ops make a tensor from parameters alone. Each forward has NumPy's signature up to
+`dtype`, so `md.zeros((2, 3), "float32")` passes the dtype positionally as in NumPy; the
+public functions add the keywords `backend=` and `allow_grad=` (or `requires_grad=`):
+`md.zeros((2, 3), requires_grad=True)`. The forwards are named after their op, so a bad
+call's error names the public function (`zeros() got an unexpected keyword argument`).
+The `*_like` forms take a tensor operand, but their output depends on its shape and dtype
+only, so they are non-differentiable: the result is a constant.
 
 `empty` and `empty_like` return zeros: a tensor whose values depend on stale memory would
 make results irreproducible, and zeros cost the same.
@@ -19,7 +22,7 @@ import numpy as np
 from minidiff.extend import Op, hookimpl, sample
 
 
-def _shape(shape: Any) -> int | tuple[int, ...]:
+def _shape(shape) -> int | tuple[int, ...]:
     """An int or a sequence of ints, as a shape every backend takes."""
     try:
         return operator.index(shape)
@@ -34,22 +37,74 @@ def _shape(shape: Any) -> int | tuple[int, ...]:
 SHAPES = (sample((2, 3)), sample(4), sample(()), sample([2, 1, 3]))
 LIKE_SAMPLES = (sample((2, 3)), sample((2, 3), dtype=np.float32), sample((), dtype=np.int64))
 
-def _filled(name: str) -> Op:
-    """`zeros` or `ones`: a shape (int or sequence) and an optional dtype."""
-    return Op(
-        name,
-        lambda xp, shape, dtype=None: getattr(xp, name)(_shape(shape), dtype=dtype),
-        creation=True,
-        nargs=0,
-        samples=(*SHAPES, sample((2, 3), dtype=np.float32), sample(3, dtype=np.int32)),
-    )
+def _named(function: Any) -> Any:
+    """`function` renamed after its op (`_zeros` -> `zeros`), so Python's own errors about
+    its arguments name the public function."""
+    function.__name__ = function.__qualname__ = function.__name__.lstrip("_")
+    return function
+
+
+@_named
+def _zeros(xp, shape, dtype=None):
+    return xp.zeros(_shape(shape), dtype=dtype)
+
+
+@_named
+def _ones(xp, shape, dtype=None):
+    return xp.ones(_shape(shape), dtype=dtype)
+
+
+@_named
+def _empty(xp, shape, dtype=None):
+    return xp.zeros(_shape(shape), dtype=dtype)
+
+
+@_named
+def _full(xp, shape, fill_value, dtype=None):
+    return xp.full(_shape(shape), fill_value, dtype=dtype)
+
+
+@_named
+def _arange(xp, start, stop=None, step=None, dtype=None):
+    # NumPy's arange(start_or_stop, stop=None, step=None, dtype=None)
+    if stop is None:
+        start, stop = 0, start
+    return xp.arange(start, stop, *(() if step is None else (step,)), dtype=dtype)
+
+
+@_named
+def _linspace(xp, start, stop, num=50, endpoint=True, retstep=False, dtype=None):
+    if retstep:
+        raise ValueError(
+            "linspace(retstep=True) is not supported: the step is (stop - start) / (num - 1), or / num with "
+            "endpoint=False"
+        )
+    return xp.linspace(start, stop, num=num, endpoint=endpoint, dtype=dtype)
+
+
+@_named
+def _eye(xp, N, M=None, k=0, dtype=None):
+    return xp.eye(N, M, k=k, dtype=dtype)
 
 
 OPS = [
-    *(_filled(name) for name in ("zeros", "ones")),
+    Op(
+        "zeros",
+        _zeros,
+        creation=True,
+        nargs=0,
+        samples=(*SHAPES, sample((2, 3), dtype=np.float32), sample(3, dtype=np.int32), sample(2, "float32")),
+    ),
+    Op(
+        "ones",
+        _ones,
+        creation=True,
+        nargs=0,
+        samples=(*SHAPES, sample((2, 3), dtype=np.float32), sample(3, dtype=np.int32), sample(2, "float32")),
+    ),
     Op(
         "full",
-        lambda xp, shape, fill_value, dtype=None: xp.full(_shape(shape), fill_value, dtype=dtype),
+        _full,
         creation=True,
         nargs=0,
         samples=(
@@ -57,11 +112,12 @@ OPS = [
             sample(4, 2),  # an int fill gives an int tensor, as in NumPy
             sample((2, 3), 2, dtype=np.float32),
             sample((), -1.0),
+            sample(3, 1, "float32"),
         ),
     ),
     Op(
         "empty",
-        lambda xp, shape, dtype=None: xp.zeros(_shape(shape), dtype=dtype),
+        _empty,
         creation=True,
         nargs=0,
         samples=(sample((2, 3)), sample(4, dtype=np.float32)),
@@ -71,16 +127,20 @@ OPS = [
     ),
     Op(
         "arange",
-        lambda xp, *args, dtype=None: xp.arange(*args, dtype=dtype),
+        _arange,
         creation=True,
         nargs=0,
-        samples=(sample(5), sample(1.0, 3.0, 0.5), sample(2, 11, 3), sample(4, dtype=np.float32)),
+        samples=(
+            sample(5),
+            sample(1.0, 3.0, 0.5),
+            sample(2, 11, 3),
+            sample(4, dtype=np.float32),
+            sample(0, 4, 1, "float32"),
+        ),
     ),
     Op(
         "linspace",
-        lambda xp, start, stop, num=50, endpoint=True, dtype=None: xp.linspace(
-            start, stop, num=num, endpoint=endpoint, dtype=dtype
-        ),
+        _linspace,
         creation=True,
         nargs=0,
         samples=(
@@ -88,14 +148,15 @@ OPS = [
             sample(-1.0, 2.0, 4, endpoint=False),
             sample(0.0, 1.0),
             sample(0, 3, 4, dtype=np.float32),
+            sample(0.0, 1.0, 3, True, False, "float32"),
         ),
     ),
     Op(
         "eye",
-        lambda xp, N, M=None, k=0, dtype=None: xp.eye(N, M, k=k, dtype=dtype),
+        _eye,
         creation=True,
         nargs=0,
-        samples=(sample(3), sample(3, 4, k=1), sample(4, 2, k=-1), sample(2, dtype=np.int64)),
+        samples=(sample(3), sample(3, 4, k=1), sample(4, 2, k=-1), sample(2, dtype=np.int64), sample(2, 3, 0, "float32")),
     ),
     # Non-differentiable: the output depends only on the operand's shape and dtype.
     Op("zeros_like", "zeros_like", params={"dtype": None}, samples=LIKE_SAMPLES),
