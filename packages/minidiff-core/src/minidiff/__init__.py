@@ -20,8 +20,37 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from minidiff import plugins
+from minidiff.dtypes import (
+    bool_,
+    complex64,
+    complex128,
+    e,
+    finfo,
+    float16,
+    float32,
+    float64,
+    iinfo,
+    inf,
+    int8,
+    int16,
+    int32,
+    int64,
+    nan,
+    newaxis,
+    pi,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+)
 from minidiff.graph import FuncNode, enable_grad, is_grad_enabled, no_grad
 from minidiff.tensor import Tensor
+
+# `md.tensor` is the factory, as `torch.tensor`; it replaces the attribute that the import
+# of the submodule `minidiff.tensor` (the Tensor class) set just above. That module stays in
+# `sys.modules`, so `from minidiff.tensor import Tensor` still works; `import minidiff.tensor
+# as m` gives the function.
+from minidiff.factories import array, asarray, tensor  # must follow the line above
 
 if TYPE_CHECKING:  # at run time these come from `__getattr__`, on first use
     from minidiff import random, utils
@@ -50,6 +79,10 @@ _LAZY = {
 # Submodules `import minidiff` used to import, listed by `dir(minidiff)`; like any submodule,
 # `md.random` imports one on first use.
 _SUBMODULES = ("random", "utils")
+# Public names that `__getattr__` serves without binding them here, because a global of
+# that name would shadow a builtin this module's code uses (`md.bool` is NumPy's bool).
+# They stay out of `__all__`, so `from minidiff import *` does not shadow the builtin either.
+_SHADOWING = {"bool": bool_}
 
 __version__ = "0.1.0"
 
@@ -58,22 +91,46 @@ __all__ = [
     "BackendUnavailable",
     "FuncNode",
     "Tensor",
+    "array",
     "as_minidiff",
+    "asarray",
     "available_backends",
+    "bool_",
+    "complex64",
+    "complex128",
     "create_op_func",
     "custom_vjp",
+    "e",
     "enable_grad",
+    "finfo",
+    "float16",
+    "float32",
+    "float64",
     "get_backend",
     "grad",
     "hessian",
     "hvp",
+    "iinfo",
+    "inf",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
     "is_grad_enabled",
     "jacobian",
     "jvp",
+    "nan",
+    "newaxis",
     "no_grad",
+    "pi",
     "random",
     "reload_config",
     "set_backend",
+    "tensor",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
     "use_backend",
     "utils",
     "value_and_grad",
@@ -144,14 +201,29 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = globals()[name] = getattr(importlib.import_module(_LAZY[name]), name)  # later lookups skip this
         return value
+    if name in _SHADOWING:
+        return _SHADOWING[name]
     if importlib.util.find_spec(f"{__name__}.{name}") is not None:
         return importlib.import_module(f"{__name__}.{name}")  # a submodule, such as md.testing
     plugins.load()
     if name in globals():
         return globals()[name]
-    raise AttributeError(
-        f"module {__name__!r} has no attribute {name!r}: no installed op family registers it "
-        f"(`minidiff info` lists what is installed)"
+    raise AttributeError(_missing(name))
+
+
+def _missing(name: str) -> str:
+    """The message for a name minidiff does not have, with the closest names it does have."""
+    import difflib
+
+    ops_and_namespaces = [
+        n for n, v in globals().items() if hasattr(v, "op") or getattr(v, "__minidiff_namespace__", False)
+    ]
+    known = {*__all__, *_SHADOWING, *ops_and_namespaces}
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.75)
+    hint = f"; did you mean {' or '.join(f'md.{n}' for n in close)}?" if close else ""
+    return (
+        f"module {__name__!r} has no attribute {name!r}: it is not a minidiff function, and no installed op "
+        f"family registers it{hint} (`minidiff info --ops` lists every op)"
     )
 
 
@@ -159,4 +231,4 @@ def __dir__() -> list[str]:
     plugins.load()
     for module in {*_LAZY.values(), *(f"{__name__}.{name}" for name in _SUBMODULES)}:
         importlib.import_module(module)  # lists the submodules that `import minidiff` once imported
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, *_SHADOWING})

@@ -21,6 +21,16 @@ from .config import use_backend as use_backend
 from .custom import as_minidiff as as_minidiff
 from .custom import create_op_func as create_op_func
 from .custom import custom_vjp as custom_vjp
+from .dtypes import e as e
+from .dtypes import finfo as finfo
+from .dtypes import iinfo as iinfo
+from .dtypes import inf as inf
+from .dtypes import nan as nan
+from .dtypes import newaxis as newaxis
+from .dtypes import pi as pi
+from .factories import array as array
+from .factories import asarray as asarray
+from .factories import tensor as tensor
 from .functional import grad as grad
 from .functional import hessian as hessian
 from .functional import hvp as hvp
@@ -33,6 +43,20 @@ from .graph import enable_grad as enable_grad
 from .graph import is_grad_enabled as is_grad_enabled
 from .graph import no_grad as no_grad
 from .tensor import Tensor as Tensor
+from numpy import bool_ as bool_
+from numpy import complex128 as complex128
+from numpy import complex64 as complex64
+from numpy import float16 as float16
+from numpy import float32 as float32
+from numpy import float64 as float64
+from numpy import int16 as int16
+from numpy import int32 as int32
+from numpy import int64 as int64
+from numpy import int8 as int8
+from numpy import uint16 as uint16
+from numpy import uint32 as uint32
+from numpy import uint64 as uint64
+from numpy import uint8 as uint8
 
 __version__: str
 
@@ -93,11 +117,11 @@ def append(arr: _ArrayLike, values: _ArrayLike, axis: Any = None) -> Tensor:
     Registered by the plugin 'minidiff.ops.arrangement' (from minidiff-core).
     """
 
-def arange(*args: Any, dtype: DTypeLike | None = None, backend: str | None = None, allow_grad: bool = False) -> Tensor:
+def arange(start: Any, stop: Any = None, step: Any = None, dtype: DTypeLike | None = None, *, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
     """
     `numpy.arange` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
-    Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), `allow_grad=True` makes a leaf that takes gradients.
+    Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), `allow_grad=True` (or `requires_grad=True`) makes a leaf that takes gradients.
 
     Registered by the plugin 'minidiff.ops.creation' (from minidiff-core).
     """
@@ -300,9 +324,9 @@ def ceil(x: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
-def clip(a: _ArrayLike, a_min: Any = None, a_max: Any = None) -> Tensor:
+def clip(a: _ArrayLike, a_min: Any = None, a_max: Any = None, *, min: Any = None, max: Any = None) -> Tensor:
     """
-    minidiff's `clip`.
+    `numpy.clip` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
     Gradient: rules written in minidiff ops, so every order works.
 
@@ -482,18 +506,18 @@ def ediff1d(ary: _ArrayLike, to_end: Any = None, to_begin: Any = None) -> Tensor
 
 def einsum(subscripts: Any, *operands: _ArrayLike, **kwargs: Any) -> Tensor:
     """
-    einsum(subscripts, *operands): NumPy's einsum, differentiable in every operand. Takes explicit ('ij,jk->ik') and implicit ('ij,jk') outputs, '...' broadcasting and repeated letters (diagonals); not NumPy's interleaved sublist form.
+    einsum(subscripts, *operands): NumPy's einsum, differentiable in every operand. Takes explicit ('ij,jk->ik') and implicit ('ij,jk') outputs, '...' broadcasting, repeated letters (diagonals) and NumPy's interleaved sublist form (einsum(a, [0, 1], b, [1, 2], [0, 2])).
 
     Gradient: rules written in minidiff ops, so every order works.
 
     Registered by the plugin 'minidiff.ops.linear' (from minidiff-core).
     """
 
-def empty(shape: Any, *, dtype: DTypeLike | None = None, backend: str | None = None, allow_grad: bool = False) -> Tensor:
+def empty(shape: Any, dtype: DTypeLike | None = None, *, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
     """
     A tensor of `shape` whose values do not matter. minidiff fills it with zeros, so results never depend on stale memory.
 
-    Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), `allow_grad=True` makes a leaf that takes gradients.
+    Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), `allow_grad=True` (or `requires_grad=True`) makes a leaf that takes gradients.
 
     Registered by the plugin 'minidiff.ops.creation' (from minidiff-core).
     """
@@ -570,11 +594,11 @@ def expm1(x: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
-def eye(N: Any, M: Any = None, k: Any = 0, *, dtype: DTypeLike | None = None, backend: str | None = None, allow_grad: bool = False) -> Tensor:
+def eye(N: Any, M: Any = None, k: Any = 0, dtype: DTypeLike | None = None, *, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
     """
     `numpy.eye` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
-    Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), `allow_grad=True` makes a leaf that takes gradients.
+    Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), `allow_grad=True` (or `requires_grad=True`) makes a leaf that takes gradients.
 
     Registered by the plugin 'minidiff.ops.creation' (from minidiff-core).
     """
@@ -651,11 +675,11 @@ def fmin(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.special' (from minidiff-core).
     """
 
-def full(shape: Any, fill_value: Any, *, dtype: DTypeLike | None = None, backend: str | None = None, allow_grad: bool = False) -> Tensor:
+def full(shape: Any, fill_value: Any, dtype: DTypeLike | None = None, *, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
     """
     `numpy.full` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
-    Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), `allow_grad=True` makes a leaf that takes gradients.
+    Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), `allow_grad=True` (or `requires_grad=True`) makes a leaf that takes gradients.
 
     Registered by the plugin 'minidiff.ops.creation' (from minidiff-core).
     """
@@ -822,11 +846,11 @@ def less_equal(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
-def linspace(start: Any, stop: Any, num: Any = 50, endpoint: Any = True, *, dtype: DTypeLike | None = None, backend: str | None = None, allow_grad: bool = False) -> Tensor:
+def linspace(start: Any, stop: Any, num: Any = 50, endpoint: Any = True, retstep: Any = False, dtype: DTypeLike | None = None, *, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
     """
     `numpy.linspace` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
-    Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), `allow_grad=True` makes a leaf that takes gradients.
+    Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), `allow_grad=True` (or `requires_grad=True`) makes a leaf that takes gradients.
 
     Registered by the plugin 'minidiff.ops.creation' (from minidiff-core).
     """
@@ -1101,11 +1125,11 @@ def not_equal(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
-def ones(shape: Any, *, dtype: DTypeLike | None = None, backend: str | None = None, allow_grad: bool = False) -> Tensor:
+def ones(shape: Any, dtype: DTypeLike | None = None, *, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
     """
     `numpy.ones` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
-    Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), `allow_grad=True` makes a leaf that takes gradients.
+    Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), `allow_grad=True` (or `requires_grad=True`) makes a leaf that takes gradients.
 
     Registered by the plugin 'minidiff.ops.creation' (from minidiff-core).
     """
@@ -1173,7 +1197,7 @@ def power(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
-def prod(x: _ArrayLike, /, axis: Any = None, keepdims: Any = False) -> Tensor:
+def prod(x: _ArrayLike, /, axis: Any = None, keepdims: Any = False, dtype: Any = None) -> Tensor:
     """
     `numpy.prod` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
@@ -1425,7 +1449,7 @@ def stack(arrays: Sequence[_ArrayLike], /, axis: Any = 0) -> Tensor:
     Registered by the plugin 'minidiff.ops.shape' (from minidiff-core).
     """
 
-def std(x: _ArrayLike, /, axis: Any = None, ddof: Any = 0, keepdims: Any = False) -> Tensor:
+def std(x: _ArrayLike, /, axis: Any = None, ddof: Any = 0, keepdims: Any = False, correction: Any = None) -> Tensor:
     """
     `numpy.std` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
@@ -1443,7 +1467,7 @@ def subtract(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
-def sum(x: _ArrayLike, /, axis: Any = None, keepdims: Any = False) -> Tensor:
+def sum(x: _ArrayLike, /, axis: Any = None, keepdims: Any = False, dtype: Any = None) -> Tensor:
     """
     `numpy.sum` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
@@ -1578,7 +1602,7 @@ def trunc(x: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
-def var(x: _ArrayLike, /, axis: Any = None, ddof: Any = 0, keepdims: Any = False) -> Tensor:
+def var(x: _ArrayLike, /, axis: Any = None, ddof: Any = 0, keepdims: Any = False, correction: Any = None) -> Tensor:
     """
     `numpy.var` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
@@ -1614,11 +1638,11 @@ def where(c: _ArrayLike, x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
-def zeros(shape: Any, *, dtype: DTypeLike | None = None, backend: str | None = None, allow_grad: bool = False) -> Tensor:
+def zeros(shape: Any, dtype: DTypeLike | None = None, *, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
     """
     `numpy.zeros` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
-    Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), `allow_grad=True` makes a leaf that takes gradients.
+    Creation: `dtype=` chooses the dtype, `backend=` the backend (default: the active one), `allow_grad=True` (or `requires_grad=True`) makes a leaf that takes gradients.
 
     Registered by the plugin 'minidiff.ops.creation' (from minidiff-core).
     """

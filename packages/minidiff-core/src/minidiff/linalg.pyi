@@ -191,10 +191,11 @@ def norm(x: _ArrayLike, ord: Any = None, axis: Any = None, keepdims: bool = Fals
     `numpy.linalg.norm`: a vector norm over one axis, a matrix norm over two, or with
         `axis=None` the 2-norm of all of `x` (`ord=None`) or the `ord` norm of a 1-D or 2-D `x`.
 
-        Gradients where the norm has a kink: at zero, the 2-norm (and Frobenius norm) gives 0;
-        ord=1 gives sign(x) (0 at zero entries); ties for the largest entry (ord=inf) or the
-        largest column sum share the gradient evenly: the subgradients PyTorch returns.
-        ord < 1 at a zero entry raises ValueError (its slope is infinite).
+        Gradients where the norm has a kink: at zero, the 2-norm (and Frobenius norm) gives 0,
+        and its second derivative there is NaN (unbounded nearby); ord=1 gives sign(x) (0 at
+        zero entries); ties for the largest entry (ord=inf) or the largest column sum share the
+        gradient evenly: the subgradients PyTorch returns. ord < 1 at a zero entry raises
+        ValueError (its slope is infinite).
 
     Gradient: built from other minidiff ops and differentiated through them, to any order.
 
@@ -295,7 +296,7 @@ def tensorsolve(a: _ArrayLike, b: _ArrayLike, axes: Any = None) -> Tensor:
 
 def vector_norm(x: _ArrayLike, /, axis: Any = None, keepdims: Any = False, ord: Any = 2) -> Tensor:
     """
-    vector_norm(x, axis=None, keepdims=False, ord=2): NumPy's vector norm (all of x when axis is None). At a kink it gives PyTorch's subgradient: 0 at zero for ord=2 and other p > 1, sign(x) for ord=1, ties sharing evenly for ord=±inf; ord=0 has gradient 0; ord < 1 at a zero entry raises ValueError.
+    vector_norm(x, axis=None, keepdims=False, ord=2): NumPy's vector norm (all of x when axis is None). At a kink it gives PyTorch's subgradient: 0 at zero for ord=2 and other p > 1 (with a NaN second derivative there), sign(x) for ord=1, ties sharing evenly for ord=±inf; ord=0 has gradient 0; ord < 1 at a zero entry raises ValueError.
 
     Gradient: rules written in minidiff ops, so every order works.
 

@@ -121,11 +121,64 @@ class Tensor:
         """True for tensors no recorded op produced: only leaves get `.grad`."""
         return self.node is None
 
+    @property
+    def requires_grad(self) -> bool:
+        """PyTorch's name for `allow_grad`. Settable on leaves only: a computed tensor allows
+        grad because its inputs do (`detach()` gives one that does not).
+
+        >>> import minidiff as md
+        >>> w = md.zeros(3)
+        >>> w.requires_grad = True
+        >>> w.allow_grad, (w * 2).requires_grad
+        (True, True)
+        """
+        return self.allow_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        """Make this leaf allow grad (or not), in place, and return it, as PyTorch's method does."""
+        if self.node is not None:
+            raise RuntimeError(
+                "only leaf tensors can change whether they allow grad; this one was computed from tensors that "
+                "allow grad (use .detach() for a tensor cut from the graph)"
+            )
+        self._set_allow_grad(flag, dtype_given=True)
+        return self
+
     def item(self) -> Any:
         """The single element as a Python number."""
         if self.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
         return self.data.item()
+
+    def tolist(self) -> Any:
+        """The values as (nested) Python lists of Python numbers, as `ndarray.tolist`; a 0-d
+        tensor gives a number. Not differentiable: the result leaves the graph.
+
+        >>> import minidiff as md
+        >>> md.Tensor([[1, 2], [3, 4]]).tolist()
+        [[1, 2], [3, 4]]
+        """
+        return self.numpy().tolist()
+
+    def copy(self) -> Tensor:
+        """A copy with its own memory that stays in the graph, like PyTorch's `clone()`:
+        gradients flow back through it to this tensor. (NumPy's `copy` has no graph to keep;
+        `t.detach().copy()` is a copy cut from it.)
+
+        >>> import minidiff as md
+        >>> x = md.Tensor([1.0, 2.0], allow_grad=True)
+        >>> y = x.copy()
+        >>> (3 * y).sum().backward()
+        >>> x.grad
+        minidiff.Tensor([3., 3.])
+        """
+        return ops.astype(self, dtype=self.data.dtype)  # astype always makes a new array
+
+    clone = copy
 
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array on the host: on the NumPy backend the tensor's own
@@ -278,6 +331,47 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.item())
 
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __index__(self) -> int:
+        # as NumPy: only a 0-d integer array is an index (`range(n)`, `[0, 1][i]`, `bin(n)`)
+        if self.ndim != 0 or self.dtype.kind not in "iu":
+            raise TypeError(
+                f"only 0-d integer tensors can be used as an index, not one of shape {self.shape} and dtype {self.dtype}"
+            )
+        return int(self.data.item())
+
+    def __format__(self, spec: str) -> str:
+        # as NumPy and PyTorch: a 0-d tensor formats as its number (f"{loss:.3f}"); a
+        # format spec on other tensors is an error, an empty one gives str(t)
+        if self.ndim == 0:
+            return format(self.data.item(), spec)
+        if spec:
+            raise TypeError(
+                f"unsupported format string {spec!r} for a tensor of shape {self.shape}: only 0-d tensors "
+                f"take one (as in NumPy); format t.item() or the elements"
+            )
+        return str(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickling and `copy.deepcopy`: the values (through the host), dtype, backend name,
+        `allow_grad`, `name` and `.grad` survive; the graph does not. A computed tensor comes
+        back as a leaf (that allows grad if it did), as `detach` would cut it, then allow grad.
+
+        >>> import minidiff as md, pickle
+        >>> x = md.Tensor([1.0, 2.0], allow_grad=True)
+        >>> y = pickle.loads(pickle.dumps(2 * x))
+        >>> y, y.is_leaf
+        (minidiff.Tensor([2., 4.], allow_grad=True), True)
+        """
+        state = {"grad": self.grad, "name": self.name}
+        return (Tensor, (self.numpy(), self.allow_grad, None, self.backend.name), state)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.grad = state.get("grad")
+        self.name = state.get("name")
+
     def __getitem__(self, key: Any) -> Tensor:
         return ops.getitem(self, key=_unwrap_key(key))
 
@@ -397,9 +491,13 @@ class Tensor:
         return ops.bitwise_xor(other, self)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None:  # as NumPy: elementwise False (`t == None` does not raise)
+            return _constant_like(self, False)
         return ops.equal(self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None:
+            return _constant_like(self, True)
         return ops.not_equal(self, other)
 
     def __lt__(self, other: Any) -> Tensor:
@@ -442,20 +540,42 @@ class Tensor:
 
 def _method(name: str) -> Any:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return getattr(ops, name)(self, *args, **kwargs)
+        try:
+            function = getattr(ops, name)
+        except AttributeError:
+            raise AttributeError(
+                f"Tensor.{name}() calls md.{name}, which no installed op family registers "
+                f"(`minidiff info --ops` lists every op)"
+            ) from None
+        return function(self, *args, **kwargs)
 
     method.__name__ = name
     method.__doc__ = f"`md.{name}(self, ...)`."
     return method
 
 
-# NumPy's ndarray methods that are ops with the tensor as first operand.
+# NumPy's ndarray methods that are ops with the tensor as first operand, then the
+# elementwise functions PyTorch users call as methods (`t.exp()`, `t.relu()`). Each looks
+# the op up when called, so an op pack that overrides one changes the method too.
 _OP_METHODS = (
-    "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "argmax", "argmin", "all", "any",
-    "swapaxes", "squeeze", "clip", "repeat", "dot", "trace", "round",
+    "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "argmax", "argmin", "all", "any",
+    "swapaxes", "squeeze", "clip", "repeat", "dot", "trace", "round", "diagonal",
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "abs", "sqrt", "square", "reciprocal", "sign",
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "floor", "ceil",
+    "sigmoid", "relu", "softmax", "log_softmax", "erf",
 )
 for _name in _OP_METHODS:
     setattr(Tensor, _name, _method(_name))
+
+# Where users reach it, as `torch.Tensor.__module__` is "torch": pickles refer to
+# `minidiff.Tensor`, which stays valid wherever the class is defined, and `help()` says so.
+Tensor.__module__ = "minidiff"
+
+
+def _constant_like(tensor: Tensor, value: bool) -> Tensor:
+    """A bool tensor of `tensor`'s shape and backend filled with `value`."""
+    xp = tensor.backend.xp
+    return make_tensor(xp.full(tensor.shape, value, dtype=np.bool_), tensor.backend, None)
 
 
 def _init(tensor: Tensor, data: Any, backend: Backend, node: FuncNode | None) -> None:

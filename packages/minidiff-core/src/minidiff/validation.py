@@ -14,7 +14,8 @@ Traceback (most recent call last):
 TypeError: plugin 'demo', op 'twice': nargs must be an int >= 0, or None for a variadic op; got '2'
 
 Names reserved for the core API (`reserved_names()`): a public op directly on `minidiff`,
-and an op namespace, may not use a name in `minidiff.__all__`, a name `minidiff` imports on
+and an op namespace, may not use a name in `minidiff.__all__` (the dtype names and constants
+too: `float32`, `pi`), `bool`, a name `minidiff` imports on
 first use (`grad`, `custom_vjp`, ...), the name of a `minidiff` submodule (`testing`,
 `extend`, `config`, `random`, ...), or a module-level name of `minidiff` itself
 (`plugins`, `available_backends`, `__version__`). Names starting with an underscore are
@@ -185,7 +186,8 @@ def _core_names() -> frozenset[str]:
     import sys
 
     package = sys.modules["minidiff"]
-    names = {*package.__all__, *package._LAZY, *package._SUBMODULES}
+    # `_SHADOWING`: public names served by `__getattr__` alone (`md.bool`)
+    names = {*package.__all__, *package._LAZY, *package._SUBMODULES, *package._SHADOWING}
     names.update(info.name for info in pkgutil.iter_modules(package.__path__))
     for name, value in vars(package).items():
         # the package's own names, but not ops bound by an earlier load or op namespaces
