@@ -66,7 +66,7 @@ def test_params_dtypes_constants_and_gradients():
     total = md.sum(x * md.Tensor(np.full((2, 3), 2.0, dtype=np.float32)), axis=1)
     total.backward(retain_graph=True)
     found = labels(graph_dot(total, names={"x": x}, show_grads=True))
-    assert "sum\\naxis=1\\nkeepdims=False" in found
+    assert "sum\\naxis=1\\nkeepdims=False\\ndtype=None" in found
     assert any(label.startswith("x\\n(2, 3) float32\\ngrad [[2. 2. 2.]") for label in found)
     assert "(2,) float32" in found
     assert all("grad" not in label for label in labels(graph_dot(total, names={"x": x})))
