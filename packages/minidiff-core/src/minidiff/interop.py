@@ -1021,7 +1021,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kinds = coverage()
         print(f"NumPy {np.__version__}: {sum(map(len, kinds.values()))} public functions of numpy and numpy.linalg")
         for kind, names in kinds.items():
-            print(f"{len(names):5}  {kind}: {COVERAGE_KINDS[kind]}")
+            print(f"{len(names):5}  {kind}: {COVERAGE_KINDS[kind].removeprefix(kind + ': ')}")
             if args.list:
                 print("       " + " ".join(names))
         return 0
