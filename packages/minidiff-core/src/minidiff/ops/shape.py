@@ -12,6 +12,7 @@ slices and differentiated through them.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -129,11 +130,35 @@ _COPYING_PAD_MODES = ("edge", "reflect", "symmetric", "wrap")
 
 
 def _pad(xp, x, pad_width, mode, constant_values):
+    if isinstance(pad_width, dict):  # NumPy takes `{axis: width}` only from 2.4 on
+        pad_width = pad_widths(pad_width, x.ndim)
     if mode == "constant":
         return xp.pad(x, pad_width, mode=mode, constant_values=constant_values)
     if not (isinstance(constant_values, (int, float)) and constant_values == 0):
         raise ValueError(f"constant_values only applies to mode='constant', not mode={mode!r}")
     return xp.pad(x, pad_width, mode=mode)
+
+
+# NumPy's own functions are the references, called as the samples call the ops; these
+# spell a call the way an older NumPy also understands (the floor is NumPy 2.0).
+_NUMPY_PAD_TAKES_DICT = np.lib.NumpyVersion(np.__version__) >= "2.4.0"
+
+
+@functools.wraps(np.pad)
+def _pad_reference(x, pad_width, **options):
+    if isinstance(pad_width, dict) and not _NUMPY_PAD_TAKES_DICT:
+        pad_width = pad_widths(pad_width, x.ndim)
+    return np.pad(x, pad_width, **options)
+
+
+@functools.wraps(np.reshape)
+def _reshape_reference(x, shape):
+    return np.reshape(x, shape)  # positional: NumPy before 2.1 calls it `newshape`
+
+
+@functools.wraps(np.take_along_axis)
+def _take_along_axis_reference(x, indices, axis=-1):
+    return np.take_along_axis(x, indices, axis=axis)  # NumPy before 2.3 has no default axis
 
 
 def _pad_vjp(g, ans, x, pad_width, mode, constant_values):
@@ -178,6 +203,7 @@ OPS = [
         lambda xp, x, shape: xp.reshape(x, shape),
         vjp=(lambda g, ans, x, shape: md.reshape(g, x.shape),),
         params={"shape": None},
+        reference=_reshape_reference,
         samples=(sample((3, 4), shape=(4, 3)), sample((2, 3, 4), shape=(-1, 4)), sample((), shape=(1, 1))),
     ),
     Op(
@@ -283,6 +309,7 @@ OPS = [
         _pad,
         vjp=(_pad_vjp,),
         params={"pad_width": None, "mode": "constant", "constant_values": 0},
+        reference=_pad_reference,
         samples=(
             sample((3, 4), pad_width=1),
             sample((3, 4), pad_width=((1, 0), (2, 1)), constant_values=1.5),
@@ -300,6 +327,7 @@ OPS = [
         vjp=(_take_along_axis_vjp, None),
         nargs=2,
         params={"axis": -1},
+        reference=_take_along_axis_reference,
         samples=(
             sample((3, 4), np.array([[0, 0, 3], [1, 1, 1], [2, 0, 2]]), axis=1),  # repeats accumulate
             sample((3, 4), np.array([[2, 2, 0, -1]]), axis=0),  # broadcasts, negative index
