@@ -354,6 +354,8 @@ def test_where_with_one_argument_gives_indices():
 # ---------------------------------------------------------------------------- the generated list
 
 
+@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.4.0",
+                    reason="the committed list is of NumPy 2.4's functions; an older NumPy has fewer")
 def test_the_committed_list_matches_the_registry():
     committed = (ROOT / "docs" / "numpy-interop.md").read_text()
     assert committed == interop.markdown(), "docs/numpy-interop.md is stale: run python -m minidiff.interop --markdown > docs/numpy-interop.md"

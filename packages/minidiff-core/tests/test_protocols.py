@@ -330,7 +330,10 @@ def test_creation_errors_for_a_missing_or_doubled_argument():
 @pytest.mark.parametrize("name", ["zeros", "ones", "empty", "full", "eye", "arange", "linspace"])
 def test_creation_signatures_follow_numpy_up_to_dtype(name):
     ours = list(inspect.signature(getattr(md, name)).parameters)
-    numpys = list(inspect.signature(getattr(np, name)).parameters)
+    try:
+        numpys = list(inspect.signature(getattr(np, name)).parameters)
+    except ValueError:
+        pytest.skip(f"numpy.{name} has no signature before NumPy 2.4 (a C function without a text signature)")
     numpys = ["start" if p == "start_or_stop" else p for p in numpys]  # arange's first argument
     assert ours[: ours.index("dtype") + 1] == numpys[: numpys.index("dtype") + 1]
     assert ours[-3:] == ["backend", "allow_grad", "requires_grad"]
