@@ -44,13 +44,8 @@ from minidiff.dtypes import (
     uint64,
 )
 from minidiff.graph import FuncNode, enable_grad, is_grad_enabled, no_grad
-from minidiff.tensor import Tensor
-
-# `md.tensor` is the factory, as `torch.tensor`; it replaces the attribute that the import
-# of the submodule `minidiff.tensor` (the Tensor class) set just above. That module stays in
-# `sys.modules`, so `from minidiff.tensor import Tensor` still works; `import minidiff.tensor
-# as m` gives the function.
-from minidiff.factories import array, asarray, tensor  # must follow the line above
+from minidiff._tensor import Tensor
+from minidiff.factories import array, asarray, tensor
 
 if TYPE_CHECKING:  # at run time these come from `__getattr__`, on first use
     from minidiff import random, utils

@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike, DTypeLike
 from . import linalg as linalg
 from . import random as random
 from . import utils as utils
+from ._tensor import Tensor as Tensor
 from .backend import Backend as Backend
 from .backend import BackendUnavailable as BackendUnavailable
 from .config import get_backend as get_backend
@@ -42,7 +43,6 @@ from .graph import FuncNode as FuncNode
 from .graph import enable_grad as enable_grad
 from .graph import is_grad_enabled as is_grad_enabled
 from .graph import no_grad as no_grad
-from .tensor import Tensor as Tensor
 from numpy import bool_ as bool_
 from numpy import complex128 as complex128
 from numpy import complex64 as complex64

@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 from minidiff.dispatch import bind
 from minidiff.extend import Op, Rule
 from minidiff.graph import FuncNode, grad_enabled
-from minidiff.tensor import Tensor, make_tensor, version_of
+from minidiff._tensor import Tensor, make_tensor, version_of
 
 __all__ = ["as_minidiff", "create_op_func", "custom_vjp"]
 

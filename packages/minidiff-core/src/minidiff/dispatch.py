@@ -26,7 +26,7 @@ from minidiff.graph import FuncNode, grad_enabled
 from minidiff.optable import functions, ops
 from minidiff.registry import Registry
 from minidiff.saved import RuleReads, params_read, rule_reads
-from minidiff.tensor import Tensor, make_tensor, version_of
+from minidiff._tensor import Tensor, make_tensor, version_of
 
 # Python numbers stay weak scalars, passed to kernels as they are, so `float32 * 2.0`
 # stays float32 exactly as in NumPy.

@@ -60,7 +60,7 @@ newaxis = None
 
 def _dtype_of(x: Any) -> Any:
     """A NumPy dtype from a Tensor, an array, a dtype or a dtype's name."""
-    from minidiff.tensor import Tensor
+    from minidiff._tensor import Tensor
 
     if isinstance(x, Tensor):
         return x.dtype

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from minidiff.graph import FuncNode, grad_enabled
 from minidiff.optable import ops
-from minidiff.tensor import Tensor, make_tensor
+from minidiff._tensor import Tensor, make_tensor
 
 
 def backward(

@@ -38,7 +38,7 @@ from minidiff.hookspecs import hookimpl
 if TYPE_CHECKING:
     from minidiff.backend import Backend, BackendUnavailable
     from minidiff.registry import PluginRegistry
-    from minidiff.tensor import Tensor
+    from minidiff._tensor import Tensor
 
 __all__ = [
     "Backend",
@@ -60,7 +60,7 @@ _NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 #: registry imports this module (to validate ops), so importing it here would be circular
 _LAZY = {
     "PluginRegistry": "minidiff.registry",
-    "Tensor": "minidiff.tensor",
+    "Tensor": "minidiff._tensor",
     "Backend": "minidiff.backend",
     "BackendUnavailable": "minidiff.backend",
 }

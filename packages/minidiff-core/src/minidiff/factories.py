@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 
 __all__ = ["array", "asarray", "tensor"]
 
@@ -133,7 +133,7 @@ def _from_data(obj: Any, dtype: Any, copy: bool | None, backend: str | None) -> 
     if copy:
         return Tensor(obj, False, dtype, backend)
     from minidiff.config import get_backend
-    from minidiff.tensor import make_tensor
+    from minidiff._tensor import make_tensor
 
     chosen = get_backend(backend)
     if not isinstance(obj, (*chosen.array_types, np.ndarray, np.generic, list, tuple, int, float, bool, complex)):

@@ -53,7 +53,7 @@ from minidiff.engine import grad as engine_grad
 from minidiff.graph import input_sources
 from minidiff.graph import enable_grad, grad_enabled, no_grad
 from minidiff.optable import ops
-from minidiff.tensor import Tensor, make_tensor
+from minidiff._tensor import Tensor, make_tensor
 
 __all__ = ["IndependentOutputWarning", "grad", "hessian", "hvp", "jacobian", "jvp", "value_and_grad", "vjp"]
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:
     from minidiff.extend import Op
-    from minidiff.tensor import Tensor
+    from minidiff._tensor import Tensor
 
 # A context variable, so threads and asyncio tasks each see their own grad mode.
 grad_enabled: ContextVar[bool] = ContextVar("minidiff_grad_enabled", default=True)
@@ -131,7 +131,7 @@ def input_sources(node: FuncNode) -> Iterator[FuncNode | Tensor]:
     >>> [s is x for s in input_sources((md.sin(x) * 2).node)]   # sin's node, then nothing for 2
     [False]
     """
-    from minidiff.tensor import Tensor
+    from minidiff._tensor import Tensor
 
     for x in node.inputs or ():
         if type(x) is FuncNode:

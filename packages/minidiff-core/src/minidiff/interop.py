@@ -64,7 +64,7 @@ import numpy as np
 from minidiff import plugins
 from minidiff.graph import grad_enabled
 from minidiff.optable import functions, ops
-from minidiff.tensor import Tensor, make_tensor
+from minidiff._tensor import Tensor, make_tensor
 
 __all__ = ["NotDifferentiableError", "array_function", "array_ufunc", "coverage", "markdown", "supported"]
 

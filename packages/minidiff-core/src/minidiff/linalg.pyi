@@ -9,7 +9,7 @@ from typing import Any
 
 from numpy.typing import ArrayLike, DTypeLike
 
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 
 _ArrayLike = Tensor | ArrayLike
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from minidiff.extend import Op
 from minidiff.optable import ops
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 
 
 def bind_multi_output(op: Op, overrides: dict[str, Callable[..., Any]]) -> Callable[..., Any]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from minidiff.config import get_backend
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 
 __all__ = ["seed", "rand", "randn", "random", "uniform", "normal", "randint"]
 

@@ -27,7 +27,7 @@ from inspect import Parameter, Signature, signature
 from typing import Any, Callable
 
 from minidiff.extend import Op
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 
 __all__ = ["add_provenance", "describe", "doc_of", "gradient_note", "operand_names", "provenance_of", "signature_of", "summary"]
 

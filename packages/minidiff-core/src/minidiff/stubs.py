@@ -113,7 +113,7 @@ def _package_stub(by_namespace: dict[str, list[tuple[Any, str, str]]]) -> str:
 
 def _defined_in(name: str, value: Any) -> str:
     """The module a stub imports `minidiff.<name>` from: where a function or class is
-    defined (`minidiff.Tensor`, whose `__module__` is "minidiff", from `minidiff.tensor`),
+    defined (`minidiff.Tensor`, whose `__module__` is "minidiff", from `minidiff._tensor`),
     the minidiff submodule holding a constant (`md.pi` from `minidiff.dtypes`), or NumPy
     for its dtypes."""
     if inspect.isclass(value) and value.__module__ == "minidiff":
@@ -136,7 +136,7 @@ def _namespace_stub(namespace: str, ops: list[tuple[Any, str, str]]) -> str:
         "",
         "from numpy.typing import ArrayLike, DTypeLike",
         "",
-        "from minidiff.tensor import Tensor",
+        "from minidiff._tensor import Tensor",
         "",
         "_ArrayLike = Tensor | ArrayLike",
         "",

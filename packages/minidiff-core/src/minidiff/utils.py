@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from minidiff.graph import FuncNode
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 
 __all__ = ["draw_graph", "graph_dot"]
 

@@ -37,7 +37,7 @@ import minidiff as md
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._axes import kept_shape, normalize_axis
 from minidiff.optable import functions
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 from minidiff_ops_linalg import _samples as S
 
 # ---------------------------------------------------------------------------- helpers

@@ -33,7 +33,7 @@ from numpy.linalg import LinAlgError
 
 import minidiff as md
 from minidiff.extend import Op, sample
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 from minidiff_ops_linalg import _samples as S
 from minidiff_ops_linalg.ops import _check_matrices, _check_real, _diag_embed, _mT, _reciprocal_gaps, _tensor
 

@@ -33,7 +33,7 @@ import numpy as np
 import minidiff as md
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._axes import normalize_axis
-from minidiff.tensor import Tensor, make_tensor
+from minidiff._tensor import Tensor, make_tensor
 
 __all__ = ["OPS"]
 

@@ -14,7 +14,7 @@ import numpy as np
 
 import minidiff as md
 from minidiff.extend import Op, Sample, hookimpl, sample
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 
 # Where a function's derivative blows up (log at 0, arcsin at ±1), samples keep away.
 POSITIVE = (0.2, 3.0)

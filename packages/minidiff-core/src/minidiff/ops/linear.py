@@ -14,7 +14,7 @@ from typing import Any
 
 import minidiff as md
 from minidiff.extend import Op, hookimpl, sample
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 
 
 def _ndim(x: Any) -> int:

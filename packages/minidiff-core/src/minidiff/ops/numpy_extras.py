@@ -23,7 +23,7 @@ from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._axes import normalize_axis
 from minidiff.ops.linear import DIAGONAL_SAMPLES
 from minidiff.optable import ops
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 
 __all__ = ["OPS"]
 

@@ -21,7 +21,7 @@ import minidiff as md
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._axes import inverse_permutation, normalize_axis, pad_widths
 from minidiff.optable import ops
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 
 __all__ = ["OPS", "split"]
 

@@ -40,7 +40,7 @@ import minidiff as md
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._axes import kept_shape, normalize_axes, normalize_axis, reduced_size
 from minidiff.ops.reductions import needs_exact_products
-from minidiff.tensor import Tensor, make_tensor
+from minidiff._tensor import Tensor, make_tensor
 
 __all__ = ["OPS"]
 

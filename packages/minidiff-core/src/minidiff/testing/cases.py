@@ -14,7 +14,7 @@ import numpy as np
 
 import minidiff as md
 from minidiff.extend import Op, Sample
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 from minidiff.testing.gradcheck import first_order_gradient, gradcheck
 from minidiff.testing.samples import _is_shape, _split, materialize, op_function, reference_of
 

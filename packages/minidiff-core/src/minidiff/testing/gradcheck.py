@@ -19,7 +19,7 @@ import numpy as np
 
 from minidiff.engine import grad as engine_grad
 from minidiff.graph import enable_grad
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 
 __all__ = ["GradcheckError", "GradcheckWarning", "gradcheck", "gradgradcheck"]
 

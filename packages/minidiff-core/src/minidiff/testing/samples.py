@@ -16,7 +16,7 @@ import numpy as np
 
 from minidiff.extend import Op, Sample
 from minidiff.optable import functions
-from minidiff.tensor import Tensor
+from minidiff._tensor import Tensor
 from minidiff.testing.gradcheck import first_order_gradient, gradcheck
 
 __all__ = ["assert_close", "check_forward", "check_gradients", "materialize", "op_function", "reference_of"]
