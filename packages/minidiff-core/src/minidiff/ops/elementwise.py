@@ -7,6 +7,7 @@ Broadcasting and dtype promotion are undone by the engine, not here.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -109,6 +110,12 @@ def _clip_parse(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
 _clip_parse.__qualname__ = "clip"  # so that a wrong keyword's TypeError names md.clip
 
 
+@functools.wraps(np.clip)
+def _clip_reference(a, a_min=None, a_max=None, **bounds):
+    # spelled positionally: NumPy before 2.1 has no min=/max= and no omitted bound
+    return np.clip(a, bounds.get("min", a_min), bounds.get("max", a_max))
+
+
 DIFFERENTIABLE = [
     unary("negative", lambda g, ans, x: -g),
     unary("positive", lambda g, ans, x: g),
@@ -197,7 +204,7 @@ DIFFERENTIABLE = [
             sample(np.arange(6, dtype=np.uint8), None, 3, order=0),  # an omitted bound keeps uint8
             sample(np.arange(-3, 3), min=-1, order=0),
         ),
-        reference=np.clip,
+        reference=_clip_reference,
     ),
     Op(
         "astype",

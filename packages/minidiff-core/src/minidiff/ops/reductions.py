@@ -41,7 +41,8 @@ def _with_dtype(name):
             return getattr(xp, name)(x, axis=axis, keepdims=keepdims)
         # the namespace's astype where it has one: MLX's array method takes MLX dtypes only
         cast = getattr(xp, "astype", None) or (lambda a, d: a.astype(d))
-        return cast(getattr(xp, name)(cast(x, dtype), axis=axis, keepdims=keepdims), dtype)
+        # asarray: a full reduction gives a scalar, which NumPy 2.0's astype refuses
+        return cast(xp.asarray(getattr(xp, name)(cast(x, dtype), axis=axis, keepdims=keepdims)), dtype)
 
     forward.__name__ = name
     return forward
