@@ -204,3 +204,29 @@ def test_as_minidiff_makes_a_non_differentiable_function():
 def test_docstring_examples_run():
     result = doctest.testmod(custom)
     assert result.failed == 0 and result.attempted > 10
+
+
+def test_a_custom_vjp_with_an_integer_result_is_a_constant():
+    # as for every op: an integer result never allows grad and records no node
+    @md.custom_vjp
+    def rounded(x):
+        return md.floor(x).astype(np.int64)
+
+    rounded.defvjp(lambda x: (rounded(x), None), lambda residuals, g: (g,))
+    x = md.Tensor([1.5, 2.5], allow_grad=True)
+    out = rounded(x)
+    assert out.dtype == np.int64 and not out.allow_grad and out.node is None
+
+
+def test_a_custom_vjp_keeps_its_own_copy_of_array_options():
+    @functools.partial(md.custom_vjp, nondiff_argnums=(1,))
+    def scaled(x, weights):
+        return x * md.Tensor(weights)
+
+    scaled.defvjp(lambda x, weights: (scaled(x, weights), None), lambda weights, residuals, g: (g * md.Tensor(weights),))
+    weights = np.array([2.0, 3.0])
+    x = md.Tensor([1.0, 1.0], allow_grad=True)
+    y = scaled(x, weights)
+    weights[0] = 100.0  # after the call: backward must use the values the forward used
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 3.0])

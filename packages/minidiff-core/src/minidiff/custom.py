@@ -25,7 +25,7 @@ import inspect
 from contextvars import ContextVar
 from typing import Any, Callable, Sequence
 
-from minidiff.dispatch import bind
+from minidiff.dispatch import bind, frozen_copy, result_takes_grad
 from minidiff.extend import Op, Rule
 from minidiff.graph import FuncNode, grad_enabled
 from minidiff._tensor import Tensor, make_tensor, version_of
@@ -121,7 +121,11 @@ class custom_vjp:
         if not isinstance(out, Tensor):
             backend = next(a.backend for a in inputs if isinstance(a, Tensor))
             out = Tensor(out, backend=backend.name)
-        call = _Call(self, tuple(args[i] for i in self.nondiff_argnums), residuals)
+        if not result_takes_grad(out.backend, out.data.dtype):
+            return out  # an integer or bool result is a constant, as for every op
+        # the node keeps its own copy of array-valued options: the caller may change theirs
+        nondiff = frozen_copy(tuple(args[i] for i in self.nondiff_argnums), out.backend)
+        call = _Call(self, nondiff, residuals)
         versions = tuple(version_of(a) if isinstance(a, Tensor) else 0 for a in inputs)
         node = FuncNode(self.op, inputs, {"call": call}, versions)
         tensor = make_tensor(out.data, out.backend, node)

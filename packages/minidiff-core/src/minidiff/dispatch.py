@@ -333,7 +333,7 @@ def _apply(
     out = make_tensor(data, backend, None)
     node = None
     differentiated = tuple(isinstance(a, Tensor) and a.allow_grad for a in inputs) if reads is not None else ()
-    if reads is not None and grad_enabled.get() and any(differentiated) and _takes_grad(backend, out.data.dtype):
+    if reads is not None and grad_enabled.get() and any(differentiated) and result_takes_grad(backend, out.data.dtype):
         versions = tuple(version_of(a) if isinstance(a, Tensor) else 0 for a in inputs)
         kept = tuple(
             a.node.as_input(a) if isinstance(a, Tensor) and a.node is not None and not reads.keeps(1 + i, differentiated) else a
@@ -349,7 +349,7 @@ def _apply(
     return out
 
 
-def _takes_grad(backend: Any, dtype: Any) -> bool:
+def result_takes_grad(backend: Any, dtype: Any) -> bool:
     """Whether a result of `dtype` can carry a gradient: not when it holds integers or bools."""
     takes_grad = _TAKES_GRAD.get(dtype)
     return _learn_dtype(backend, dtype) if takes_grad is None else takes_grad
@@ -375,7 +375,7 @@ def _frozen_params(params: dict, backend: Any, names: tuple[str, ...] | None = N
         value = params[name]
         if type(value) in _IMMUTABLE:
             continue
-        copy = _frozen(value, backend)
+        copy = frozen_copy(value, backend)
         if copy is not value:
             if frozen is None:
                 frozen = dict(params)
@@ -383,13 +383,13 @@ def _frozen_params(params: dict, backend: Any, names: tuple[str, ...] | None = N
     return params if frozen is None else frozen
 
 
-def _frozen(value: Any, backend: Any) -> Any:
+def frozen_copy(value: Any, backend: Any) -> Any:
     """`value`, or a copy of it that later writes to `value` cannot reach."""
     kind = type(value)
     if kind is tuple:
         if _IMMUTABLE.issuperset(map(type, value)):
             return value  # a shape, or a key of ints and slices: nothing to copy, no new tuple
-        return tuple([_frozen(item, backend) for item in value])
+        return tuple([frozen_copy(item, backend) for item in value])
     if kind in _IMMUTABLE or isinstance(value, (np.generic, np.dtype)):
         return value
     if isinstance(value, Tensor):
@@ -397,11 +397,11 @@ def _frozen(value: Any, backend: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, list):
-        return [_frozen(item, backend) for item in value]  # a list itself can change: always copied
+        return [frozen_copy(item, backend) for item in value]  # a list itself can change: always copied
     if isinstance(value, dict):
-        return {k: _frozen(v, backend) for k, v in value.items()}
+        return {k: frozen_copy(v, backend) for k, v in value.items()}
     if isinstance(value, tuple):  # a named tuple
-        items = [_frozen(item, backend) for item in value]
+        items = [frozen_copy(item, backend) for item in value]
         if all(a is b for a, b in zip(items, value)):
             return value
         return kind(*items) if hasattr(value, "_fields") else kind(items)
