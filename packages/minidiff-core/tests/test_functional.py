@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import minidiff as md
-from minidiff import functional
+from minidiff import functional, transform_args, vectorized
 from minidiff.testing import gradcheck, gradgradcheck
 
 EPS = 1e-5
@@ -379,9 +379,9 @@ def test_vectorized_hessian_of_rosenbrock_is_the_closed_form(rng, n):
 
 def test_vectorized_results_in_several_chunks(rng, monkeypatch):
     # room for three stacked copies of a (7,) float64 input: rows in chunks of 3, 3 and 1
-    monkeypatch.setattr(functional, "_CHUNK_BYTES", 3 * 7 * 8)
+    monkeypatch.setattr(vectorized, "_CHUNK_BYTES", 3 * 7 * 8)
     x = rng.uniform(-1.5, 1.5, 7)
-    assert functional._chunks(7, [md.Tensor(x)]) == [(0, 3), (3, 3), (6, 1)]
+    assert vectorized._chunks(7, [md.Tensor(x)]) == [(0, 3), (3, 3), (6, 1)]
     np.testing.assert_allclose(
         md.hessian(rosenbrock, vectorized=True)(x).numpy(), rosenbrock_hessian(x), rtol=1e-12, atol=1e-10
     )
@@ -537,9 +537,10 @@ INDEPENDENT = {
 
 @pytest.mark.parametrize("call", INDEPENDENT.values(), ids=INDEPENDENT.keys())
 def test_an_output_independent_of_the_input_warns(call):
-    with pytest.warns(functional.IndependentOutputWarning, match="output seems independent of input") as caught:
+    with pytest.warns(md.IndependentOutputWarning, match="output seems independent of input") as caught:
         call()
-    assert issubclass(functional.IndependentOutputWarning, UserWarning)
+    assert md.IndependentOutputWarning is functional.IndependentOutputWarning
+    assert issubclass(md.IndependentOutputWarning, UserWarning)
     assert len(caught) == 1  # once per call, not per row or per output
     assert caught[0].filename == __file__  # pointing at the caller's line
     assert "float(t), t.item() and math.*" in str(caught[0].message)
@@ -570,3 +571,5 @@ def test_an_output_that_depends_on_the_input_does_not_warn(call):
 def test_docstring_examples_run():
     result = doctest.testmod(functional, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 10
+    result = doctest.testmod(transform_args, optionflags=doctest.ELLIPSIS)  # IndependentOutputWarning's
+    assert result.failed == 0 and result.attempted > 0

@@ -41,7 +41,9 @@ NOT_AT_IMPORT = (
     "minidiff.random",
     "minidiff.registry",
     "minidiff.testing",
+    "minidiff.transform_args",
     "minidiff.utils",
+    "minidiff.vectorized",
     # the op families (plugins load on the first op)
     "minidiff.ops",
     "minidiff_numpy",
@@ -67,6 +69,7 @@ LAZY_NAMES = {
     "value_and_grad": "minidiff.functional",
     "vjp": "minidiff.functional",
     "Registry": "minidiff.registry",
+    "IndependentOutputWarning": "minidiff.transform_args",
 }
 
 

@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # at run time these come from `__getattr__`, on first use
     from minidiff.dispatch import freeze
     from minidiff.functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
     from minidiff.registry import Registry
+    from minidiff.transform_args import IndependentOutputWarning
 
 # Names imported on first use, from the module that defines them. Deferring these modules
 # (and what they pull in: pluggy through dispatch/extend/hookspecs, dataclasses, tomllib)
@@ -70,6 +71,7 @@ _LAZY = {
         ("grad", "hessian", "hvp", "jacobian", "jvp", "value_and_grad", "vjp"), "minidiff.functional"
     ),
     "Registry": "minidiff.registry",
+    "IndependentOutputWarning": "minidiff.transform_args",
 }
 # Submodules `import minidiff` used to import, listed by `dir(minidiff)`; like any submodule,
 # `md.random` imports one on first use.
@@ -85,6 +87,7 @@ __all__ = [
     "Backend",
     "BackendUnavailable",
     "FuncNode",
+    "IndependentOutputWarning",
     "Tensor",
     "array",
     "as_minidiff",

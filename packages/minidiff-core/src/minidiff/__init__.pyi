@@ -43,6 +43,7 @@ from .graph import FuncNode as FuncNode
 from .graph import enable_grad as enable_grad
 from .graph import is_grad_enabled as is_grad_enabled
 from .graph import no_grad as no_grad
+from .transform_args import IndependentOutputWarning as IndependentOutputWarning
 from numpy import bool_ as bool_
 from numpy import complex128 as complex128
 from numpy import complex64 as complex64
