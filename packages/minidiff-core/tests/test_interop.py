@@ -8,6 +8,8 @@ cannot differentiate."""
 from __future__ import annotations
 
 import doctest
+import importlib
+import pkgutil
 import subprocess
 import sys
 import textwrap
@@ -18,6 +20,8 @@ import pytest
 
 import minidiff as md
 from minidiff import interop, plugins
+from minidiff.interop.protocol import _lookup
+from minidiff.interop.report import _numpy_function
 from minidiff.optable import functions
 from minidiff.testing import gradcheck, gradgradcheck
 
@@ -369,11 +373,25 @@ def test_the_list_is_printed_by_the_module():
 
 def test_every_listed_function_is_supported():
     for name, _, kind, _ in interop.supported():
-        function = interop._numpy_function(name)
+        function = _numpy_function(name)
         assert function is not None, name
-        assert kind == "ufunc" or interop._lookup(name, function) is not None, name
+        assert kind == "ufunc" or _lookup(name, function) is not None, name
 
 
-def test_docstring_examples_run():
-    result = doctest.testmod(interop)
-    assert result.failed == 0 and result.attempted >= 5
+# every module of the package but `__main__`, which runs the command
+MODULES = [interop] + [
+    importlib.import_module(f"minidiff.interop.{info.name}")
+    for info in pkgutil.iter_modules(interop.__path__)
+    if info.name != "__main__"
+]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda module: module.__name__)
+def test_docstring_examples_run(module):
+    result = doctest.testmod(module)
+    assert result.failed == 0
+
+
+def test_the_docstrings_have_examples():
+    attempted = {module.__name__: doctest.testmod(module).attempted for module in MODULES}
+    assert attempted["minidiff.interop"] >= 5 and attempted["minidiff.interop.report"] >= 1, attempted
