@@ -35,6 +35,14 @@ class TestArrangement(OpPackSuite):
     op_pack = "arrangement"
 
 
+class TestOrdering(OpPackSuite):
+    op_pack = "ordering"
+
+
+class TestCalculus(OpPackSuite):
+    op_pack = "calculus"
+
+
 class TestStatistics(OpPackSuite):
     op_pack = "statistics"
 
@@ -44,5 +52,8 @@ class TestSpecial(OpPackSuite):
 
 
 def test_every_builtin_family_is_covered_above():
-    covered = {"creation", "elementwise", "reductions", "shape", "linear", "numpy_extras", "arrangement", "statistics", "special"}
+    covered = {
+        "creation", "elementwise", "reductions", "shape", "linear", "numpy_extras", "arrangement", "ordering",
+        "calculus", "statistics", "special",
+    }
     assert {name.rsplit(".", 1)[-1] for name in plugins.DEFAULT_PLUGINS} == covered

@@ -358,7 +358,7 @@ def convolve(a: _ArrayLike, v: _ArrayLike, mode: str = 'full') -> Tensor:
 
     Gradient: built from other minidiff ops and differentiated through them, to any order.
 
-    Registered by the plugin 'minidiff.ops.arrangement' (from minidiff-core).
+    Registered by the plugin 'minidiff.ops.calculus' (from minidiff-core).
     """
 
 def copysign(x1: _ArrayLike, x2: _ArrayLike, /) -> Tensor:
@@ -376,7 +376,7 @@ def correlate(a: _ArrayLike, v: _ArrayLike, mode: str = 'valid') -> Tensor:
 
     Gradient: built from other minidiff ops and differentiated through them, to any order.
 
-    Registered by the plugin 'minidiff.ops.arrangement' (from minidiff-core).
+    Registered by the plugin 'minidiff.ops.calculus' (from minidiff-core).
     """
 
 def cos(x: _ArrayLike, /) -> Tensor:
@@ -502,7 +502,7 @@ def ediff1d(ary: _ArrayLike, to_end: Any = None, to_begin: Any = None) -> Tensor
 
     Gradient: built from other minidiff ops and differentiated through them, to any order.
 
-    Registered by the plugin 'minidiff.ops.arrangement' (from minidiff-core).
+    Registered by the plugin 'minidiff.ops.calculus' (from minidiff-core).
     """
 
 def einsum(subscripts: Any, *operands: _ArrayLike, **kwargs: Any) -> Tensor:
@@ -700,7 +700,7 @@ def gradient(f: _ArrayLike, *varargs: _ArrayLike, axis: Any = None, edge_order: 
 
     Gradient: built from other minidiff ops and differentiated through them, to any order.
 
-    Registered by the plugin 'minidiff.ops.arrangement' (from minidiff-core).
+    Registered by the plugin 'minidiff.ops.calculus' (from minidiff-core).
     """
 
 def greater(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
@@ -772,7 +772,7 @@ def interp(x: _ArrayLike, xp: _ArrayLike, fp: _ArrayLike, left: Any = None, righ
 
     Gradient: built from other minidiff ops and differentiated through them, to any order.
 
-    Registered by the plugin 'minidiff.ops.arrangement' (from minidiff-core).
+    Registered by the plugin 'minidiff.ops.calculus' (from minidiff-core).
     """
 
 def invert(x: _ArrayLike, /) -> Tensor:
@@ -1168,7 +1168,7 @@ def partition(a: _ArrayLike, kth: _ArrayLike, axis: Any = -1, kind: str = 'intro
 
     Gradient: built from other minidiff ops and differentiated through them, to any order.
 
-    Registered by the plugin 'minidiff.ops.arrangement' (from minidiff-core).
+    Registered by the plugin 'minidiff.ops.ordering' (from minidiff-core).
     """
 
 def percentile(a: _ArrayLike, q: _ArrayLike, axis: Any = None, out: Any = None, overwrite_input: bool = False, method: str = 'linear', keepdims: bool = False, *, weights: Any = None, interpolation: Any = None) -> Tensor:
@@ -1402,7 +1402,7 @@ def sort(a: _ArrayLike, axis: Any = -1, kind: Any = None, order: Any = None, *, 
 
     Gradient: built from other minidiff ops and differentiated through them, to any order.
 
-    Registered by the plugin 'minidiff.ops.arrangement' (from minidiff-core).
+    Registered by the plugin 'minidiff.ops.ordering' (from minidiff-core).
     """
 
 def split(x: _ArrayLike, indices_or_sections: _ArrayLike, axis: int = 0) -> list[Tensor]:
@@ -1564,7 +1564,7 @@ def trapezoid(y: _ArrayLike, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Te
 
     Gradient: built from other minidiff ops and differentiated through them, to any order.
 
-    Registered by the plugin 'minidiff.ops.arrangement' (from minidiff-core).
+    Registered by the plugin 'minidiff.ops.calculus' (from minidiff-core).
     """
 
 def tril(x: _ArrayLike, /, k: Any = 0) -> Tensor:

@@ -46,6 +46,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "minidiff.ops.linear",
     "minidiff.ops.numpy_extras",
     "minidiff.ops.arrangement",
+    "minidiff.ops.ordering",
+    "minidiff.ops.calculus",
     "minidiff.ops.statistics",
     "minidiff.ops.special",
 )

@@ -1,4 +1,4 @@
-"""Axis bookkeeping shared by the reduction and shape families."""
+"""Axis bookkeeping shared by the reduction, shape, arrangement and calculus families."""
 
 from __future__ import annotations
 
@@ -37,6 +37,15 @@ def normalize_axis(axis: int, ndim: int) -> int:
     if not -ndim <= axis < ndim:
         raise np.exceptions.AxisError(axis, ndim)
     return axis % ndim
+
+
+def along(axis: int, key: Any) -> tuple:
+    """The getitem key that applies `key` on `axis` and takes everything on the axes before.
+
+    >>> along(2, slice(1, None))
+    (slice(None, None, None), slice(None, None, None), slice(1, None, None))
+    """
+    return (slice(None),) * axis + (key,)
 
 
 def inverse_permutation(axes: Any, ndim: int) -> tuple[int, ...]:

@@ -1,0 +1,26 @@
+"""The arguments of composite ops as Tensors, or as host arrays where they only choose
+indices; shared by the arrangement, ordering and calculus families."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minidiff._tensor import Tensor
+
+
+def as_tensor(x: Any) -> Tensor:
+    """`x` as a Tensor (itself if it is one)."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def as_tensors(*xs: Any) -> list[Tensor]:
+    """Each argument as a Tensor, arrays and numbers on the backend of the Tensors among them."""
+    backend = next((x.backend.name for x in xs if isinstance(x, Tensor)), None)
+    return [x if isinstance(x, Tensor) else Tensor(x, backend=backend) for x in xs]
+
+
+def to_host(x: Any) -> np.ndarray:
+    """The values of `x` as a host array (for choosing indices, which carry no gradient)."""
+    return x.numpy() if isinstance(x, Tensor) else np.asarray(x)
