@@ -169,7 +169,7 @@ def correlate(a: Any, v: Any, mode: str = "valid") -> Tensor:
 
     >>> import minidiff as md
     >>> md.correlate(md.Tensor([1.0, 2.0, 3.0]), md.Tensor([0.0, 1.0, 0.5]))
-    minidiff.Tensor(3.5)
+    minidiff.Tensor([3.5])
     """
     a, v = as_tensor(a), as_tensor(v)
     _check_1d("correlate", a, v, mode)
