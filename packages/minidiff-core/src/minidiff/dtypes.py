@@ -78,7 +78,7 @@ def finfo(x: Any) -> np.finfo:
     """Machine limits of a floating dtype, as `numpy.finfo`; `x` may also be a Tensor.
 
     >>> import minidiff as md
-    >>> md.finfo(md.float32).eps == md.finfo(md.zeros(2, dtype="float32")).eps
+    >>> bool(md.finfo(md.float32).eps == md.finfo(md.zeros(2, dtype="float32")).eps)
     True
     """
     return np.finfo(_dtype_of(x))

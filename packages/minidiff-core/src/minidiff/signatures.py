@@ -15,7 +15,7 @@ a generic `(*args, **kwargs)`. `describe(function, op)` gives each one what `hel
 
 >>> import minidiff as md, inspect
 >>> str(inspect.signature(md.sum))
-'(x, /, axis=None, keepdims=False) -> minidiff.Tensor'
+'(x, /, axis=None, keepdims=False, dtype=None) -> minidiff.Tensor'
 
 It runs once per op while plugins load, so it reads code objects rather than calling
 `inspect.signature` on every rule (all 144 built-in ops take about 1 ms together).

@@ -12,7 +12,7 @@ from minidiff.backend import Backend
 class NumpyBackend(Backend):
     """NumPy arrays on the CPU.
 
-    >>> NumpyBackend().scatter_add.__doc__.split(":")[0]
+    >>> NumpyBackend().scatter_add.__doc__.split(":")[0].rstrip(".")
     '`target[key] += values` in place, repeated indices accumulating (`numpy.add.at`)'
     """
 
