@@ -1,5 +1,5 @@
 """The arguments of composite ops as Tensors, or as host arrays where they only choose
-indices; shared by the arrangement, ordering and calculus families."""
+indices; shared by the composite op families."""
 
 from __future__ import annotations
 

@@ -20,16 +20,13 @@ import numpy as np
 
 import minidiff as md
 from minidiff.extend import Op, hookimpl, sample
+from minidiff.ops._operands import as_tensor
 from minidiff.ops._axes import normalize_axis
 from minidiff.ops.linear import DIAGONAL_SAMPLES
 from minidiff.optable import ops
 from minidiff._tensor import Tensor
 
 __all__ = ["OPS"]
-
-
-def _tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def _diagonal_positions(length: int, offset: int, like: Tensor) -> tuple[Any, Any]:
@@ -61,7 +58,7 @@ def diag(v: Any, k: int = 0) -> Tensor:
     minidiff.Tensor([[1., 0.],
                      [0., 2.]])
     """
-    v = _tensor(v)
+    v = as_tensor(v)
     if v.ndim == 2:
         return md.diagonal(v, offset=k)
     if v.ndim != 1:
@@ -79,7 +76,7 @@ def _at_least(ndim: int, arys: tuple, place: Any) -> Any:
     # under md.no_grad(), like every other op's output).
     out = []
     for a in arys:
-        a = _tensor(a)
+        a = as_tensor(a)
         shape = place(a.shape) if a.ndim < ndim else a.shape
         out.append(md.reshape(a, shape))
     return out[0] if len(out) == 1 else tuple(out)
@@ -137,7 +134,7 @@ def column_stack(tup: Any) -> Tensor:
     """`numpy.column_stack`: 1-D inputs become columns, then join along the second axis."""
     columns = []
     for a in _as_sequence(tup, "column_stack"):
-        a = _tensor(a)
+        a = as_tensor(a)
         columns.append(md.reshape(a, (-1, 1)) if a.ndim < 2 else a)
     return md.concatenate(columns, axis=1)
 
@@ -149,12 +146,12 @@ def ravel(a: Any, order: str = "C") -> Tensor:
     """`numpy.ravel`: the elements as a 1-D tensor, in C order."""
     if order not in ("C", "K", "A"):
         raise ValueError(f"ravel: minidiff flattens in C order only, got order={order!r}")
-    return md.reshape(_tensor(a), (-1,))
+    return md.reshape(as_tensor(a), (-1,))
 
 
 def inner(a: Any, b: Any) -> Tensor:
     """`numpy.inner`: contraction over the last axis of both operands (a product for 0-d)."""
-    a, b = _tensor(a), _tensor(b)
+    a, b = as_tensor(a), as_tensor(b)
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     return md.tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 1]))
@@ -163,7 +160,7 @@ def inner(a: Any, b: Any) -> Tensor:
 def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
     """`numpy.diff`: the `n`-th forward difference along `axis`, built from two slices;
     `prepend`/`append` values (a scalar fills one slice) are joined to `a` first."""
-    a = _tensor(a)
+    a = as_tensor(a)
     if n < 0:
         raise ValueError(f"diff: the order n must be non-negative, got {n}")
     axis = normalize_axis(axis, a.ndim)

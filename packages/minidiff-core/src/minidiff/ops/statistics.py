@@ -38,19 +38,12 @@ import numpy as np
 
 import minidiff as md
 from minidiff.extend import Op, hookimpl, sample
+from minidiff.ops._operands import as_tensor, to_host
 from minidiff.ops._axes import kept_shape, normalize_axes, normalize_axis, reduced_size
 from minidiff.ops.reductions import needs_exact_products
 from minidiff._tensor import Tensor, make_tensor
 
 __all__ = ["OPS"]
-
-
-def _tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def _host(x: Any) -> np.ndarray:
-    return x.numpy() if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _constant(values: Any, like: Tensor, dtype: Any = None) -> Tensor:
@@ -115,7 +108,7 @@ def cumprod_vjp(g: Tensor, ans: Tensor, x: Tensor, axis: Any) -> Tensor:
 
 def _mask(where: Any, x: Tensor, name: str) -> Any:
     """A `where=` argument as a boolean array of `x`'s backend, broadcast to `x`'s shape."""
-    mask = _host(where).astype(bool)
+    mask = to_host(where).astype(bool)
     try:
         mask = np.broadcast_to(mask, x.shape)
     except ValueError:
@@ -145,7 +138,7 @@ def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdim
     minidiff.Tensor(3.)
     """
     _no_out("nansum", out)
-    x = _tensor(a)
+    x = as_tensor(a)
     if dtype is not None:
         x = md.astype(x, dtype=dtype)
     clean, _ = _nan_free(x, 0, where, "nansum")
@@ -158,7 +151,7 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdi
     """`numpy.nanmean`: the mean of the elements that are not NaN (NaN for a slice with
     none, as in NumPy)."""
     _no_out("nanmean", out)
-    x = _float(_tensor(a))
+    x = _float(as_tensor(a))
     if dtype is not None:
         x = md.astype(x, dtype=dtype)
     clean, keep = _nan_free(x, 0, where, "nanmean")
@@ -172,7 +165,7 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdi
 
 def _nan_extremum(name: str, a: Any, axis: Any, out: Any, keepdims: bool, initial: Any, where: Any) -> Tensor:
     _no_out(name, out)
-    x = _tensor(a)
+    x = as_tensor(a)
     reduce, pairwise = (md.max, md.maximum) if name == "nanmax" else (md.min, md.minimum)
     if where is not True and initial is None:
         raise ValueError(f"{name}: a where= mask needs initial= (there is no identity), as in NumPy")
@@ -210,7 +203,7 @@ def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, in
 def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Tensor:
     """`numpy.ptp`: the range, `max - min`, along `axis`."""
     _no_out("ptp", out)
-    x = _tensor(a)
+    x = as_tensor(a)
     return md.max(x, axis=axis, keepdims=keepdims) - md.min(x, axis=axis, keepdims=keepdims)
 
 
@@ -250,8 +243,8 @@ def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input:
         raise ValueError(f"quantile: minidiff supports the methods {_METHODS}, got method={method!r}")
     if weights is not None:
         raise NotImplementedError("quantile: weights= is not supported in minidiff")
-    x = _float(_tensor(a))
-    q_values = _host(q)
+    x = _float(as_tensor(a))
+    q_values = to_host(q)
     if q_values.dtype.kind not in "iuf":
         raise TypeError(f"quantile: q must be real numbers, got dtype {q_values.dtype}")
     if np.any(q_values < 0) or np.any(q_values > 1) or np.any(np.isnan(q_values)):
@@ -297,7 +290,7 @@ def percentile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_inpu
     """`numpy.percentile`: `quantile` with `q` in percent (0 to 100)."""
     # a Tensor stays differentiable, a Python number weakly typed (as in NumPy)
     q_fraction = q / 100 if isinstance(q, (Tensor, int, float)) else np.true_divide(q, 100)
-    if np.any(_host(q) < 0) or np.any(_host(q) > 100):
+    if np.any(to_host(q) < 0) or np.any(to_host(q) > 100):
         raise ValueError("percentile: percentiles must be in the range [0, 100]")
     return quantile(a, q_fraction, axis, out, overwrite_input, method, keepdims, weights=weights,
                     interpolation=interpolation)
@@ -325,7 +318,7 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     >>> md.average(md.Tensor([1.0, 3.0]), weights=md.Tensor([3.0, 1.0]))
     minidiff.Tensor(1.5)
     """
-    x = _float(_tensor(a))
+    x = _float(as_tensor(a))
     if isinstance(axis, list):
         axis = tuple(axis)
     if weights is None:
@@ -347,7 +340,7 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     if w.dtype.kind not in "fc":
         w = md.astype(w, dtype=np.float64)
     scale = md.sum(md.broadcast_to(w, x.shape), axis=axis, keepdims=keepdims)
-    if np.any(_host(scale) == 0.0):
+    if np.any(to_host(scale) == 0.0):
         raise ZeroDivisionError("average: weights sum to zero, can't be normalized")
     avg = md.sum(x * w, axis=axis, keepdims=keepdims) / scale
     return (avg, md.broadcast_to(scale, avg.shape)) if returned else avg
@@ -364,9 +357,9 @@ def _average_reference(a: Any, *args: Any, **kwargs: Any) -> Any:
 def _running(name: str, a: Any, axis: int) -> Tensor:
     """The running maximum (minimum) along `axis`: each output is the input element that
     first reached it, picked with take_along_axis."""
-    x = _tensor(a)
+    x = as_tensor(a)
     axis = normalize_axis(axis, x.ndim)
-    host = np.moveaxis(_host(x), axis, -1)
+    host = np.moveaxis(to_host(x), axis, -1)
     running = (np.maximum if name == "maximum" else np.minimum).accumulate(host, axis=-1)
     beyond = np.greater if name == "maximum" else np.less
     first = np.ones(host.shape, dtype=bool)  # where a new extremum (or a NaN, which sticks) is reached
