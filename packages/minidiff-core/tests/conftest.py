@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gc
 
+import numpy as np
 import pytest
+
+import minidiff as md
 
 
 @pytest.fixture
@@ -16,3 +19,21 @@ def no_gc():
         yield
     finally:
         gc.enable()
+
+
+@pytest.fixture
+def a34():
+    """A seeded (3, 4) float64 array for the NumPy call-form tests."""
+    return np.random.default_rng(7).normal(size=(3, 4))
+
+
+@pytest.fixture
+def grad_of():
+    """`grad_of(f, values)`: the gradient of `sum(f(x))` at `values`, as a host array."""
+
+    def gradient(f, values):
+        x = md.Tensor(np.array(values, dtype=float), allow_grad=True)
+        md.sum(f(x)).backward()
+        return x.grad.numpy()
+
+    return gradient

@@ -14,11 +14,6 @@ import minidiff as md
 from minidiff.testing import gradcheck
 
 
-@pytest.fixture
-def a34():
-    return np.random.default_rng(7).normal(size=(3, 4))
-
-
 # ---------------------------------------------------------------------------- NumPy dispatches here
 
 

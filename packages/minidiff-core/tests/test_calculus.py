@@ -12,17 +12,6 @@ import minidiff as md
 from minidiff.testing import gradcheck
 
 
-def _grad(f, values):
-    x = md.Tensor(np.array(values, dtype=float), allow_grad=True)
-    md.sum(f(x)).backward()
-    return x.grad.numpy()
-
-
-@pytest.fixture
-def a34():
-    return np.random.default_rng(7).normal(size=(3, 4))
-
-
 # ---------------------------------------------------------------------------- NumPy dispatches here
 
 
@@ -53,9 +42,9 @@ def test_gradient_along_every_axis_returns_one_tensor_each(a34):
 # ---------------------------------------------------------------------------- conventions at kinks
 
 
-def test_interp_slopes_at_knots_and_outside():
+def test_interp_slopes_at_knots_and_outside(grad_of):
     knots, values = md.Tensor([0.0, 1.0, 2.0]), md.Tensor([0.0, 10.0, 30.0])
-    slopes = [_grad(lambda x: md.interp(x, knots, values), v).item() for v in (1.0, 2.0, 0.0, 0.5, -1.0, 3.0)]
+    slopes = [grad_of(lambda x: md.interp(x, knots, values), v).item() for v in (1.0, 2.0, 0.0, 0.5, -1.0, 3.0)]
     # the segment right of a knot, the last one at xp[-1], flat outside (as jax.numpy.interp)
     assert slopes == [20.0, 20.0, 10.0, 10.0, 0.0, 0.0]
 

@@ -10,17 +10,6 @@ import pytest
 import minidiff as md
 
 
-def _grad(f, values):
-    x = md.Tensor(np.array(values, dtype=float), allow_grad=True)
-    md.sum(f(x)).backward()
-    return x.grad.numpy()
-
-
-@pytest.fixture
-def a34():
-    return np.random.default_rng(7).normal(size=(3, 4))
-
-
 @pytest.mark.parametrize(
     "call",
     [
@@ -34,11 +23,11 @@ def test_numpy_functions_on_tensors_match_numpy(call, a34):
     np.testing.assert_allclose(got.numpy(), call(a34), rtol=1e-12, atol=1e-12)
 
 
-def test_sort_sends_each_tie_the_cotangent_of_its_stable_place():
+def test_sort_sends_each_tie_the_cotangent_of_its_stable_place(grad_of):
     # [2, 1, 2, 0.5] sorts stably to [0.5, 1, 2 (index 0), 2 (index 2)]; torch.sort(stable=True)
     # and jax.numpy.sort give the same gradient
     weights = md.Tensor([1.0, 10.0, 100.0, 1000.0])
-    np.testing.assert_array_equal(_grad(lambda x: md.sort(x) * weights, [2.0, 1.0, 2.0, 0.5]), [100.0, 10.0, 1000.0, 1.0])
+    np.testing.assert_array_equal(grad_of(lambda x: md.sort(x) * weights, [2.0, 1.0, 2.0, 0.5]), [100.0, 10.0, 1000.0, 1.0])
 
 
 def _on_mlx(a):

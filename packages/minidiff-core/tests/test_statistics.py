@@ -16,17 +16,6 @@ from minidiff.testing import gradcheck
 NAN = math.nan
 
 
-def _grad(f, values):
-    x = md.Tensor(np.array(values, dtype=float), allow_grad=True)
-    md.sum(f(x)).backward()
-    return x.grad.numpy()
-
-
-@pytest.fixture
-def a34():
-    return np.random.default_rng(11).normal(size=(3, 4))
-
-
 # ---------------------------------------------------------------------------- NumPy dispatches here
 
 
@@ -91,11 +80,11 @@ def test_average_returned_and_weight_gradient():
 # ---------------------------------------------------------------------------- cumprod with zeros
 
 
-def test_cumprod_first_and_second_derivatives_with_zeros():
+def test_cumprod_first_and_second_derivatives_with_zeros(grad_of):
     z = [1.5, 0.0, 2.0, 0.0, 3.0]
     # d/dx_i sum_k cumprod(x)_k = sum_{k >= i} prod_{j <= k, j != i} x_j:
     # i = 0: 1 (k = 0; every later term holds x_1 = 0); i = 1: 1.5 + 1.5 * 2 = 4.5; i >= 2: 0
-    np.testing.assert_allclose(_grad(md.cumprod, z), [1.0, 4.5, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(grad_of(md.cumprod, z), [1.0, 4.5, 0.0, 0.0, 0.0])
     hessian = md.hessian(lambda x: md.sum(md.cumprod(x)))(md.Tensor(z)).numpy()
     # f = x0 + x0 x1 + x0 x1 x2 + x0 x1 x2 x3 + x0 x1 x2 x3 x4; at z every term without x1 in
     # its derivative vanishes except:
@@ -116,12 +105,12 @@ def test_cumprod_of_integers_and_float32_keeps_numpy_dtypes():
 # ---------------------------------------------------------------------------- NaN handling
 
 
-def test_nan_reductions_give_zero_gradient_to_nans():
+def test_nan_reductions_give_zero_gradient_to_nans(grad_of):
     values = [1.0, NAN, 3.0]
-    np.testing.assert_array_equal(_grad(md.nansum, values), [1.0, 0.0, 1.0])  # torch.nansum agrees
-    np.testing.assert_array_equal(_grad(md.nanmean, values), [0.5, 0.0, 0.5])  # torch.nanmean agrees
-    np.testing.assert_array_equal(_grad(md.nanmax, [1.0, NAN, 3.0, 3.0]), [0.0, 0.0, 0.5, 0.5])  # ties split, as jax
-    np.testing.assert_array_equal(_grad(md.nanmin, [NAN, NAN]), [0.0, 0.0])
+    np.testing.assert_array_equal(grad_of(md.nansum, values), [1.0, 0.0, 1.0])  # torch.nansum agrees
+    np.testing.assert_array_equal(grad_of(md.nanmean, values), [0.5, 0.0, 0.5])  # torch.nanmean agrees
+    np.testing.assert_array_equal(grad_of(md.nanmax, [1.0, NAN, 3.0, 3.0]), [0.0, 0.0, 0.5, 0.5])  # ties split, as jax
+    np.testing.assert_array_equal(grad_of(md.nanmin, [NAN, NAN]), [0.0, 0.0])
 
 
 def test_all_nan_slices_give_nan_or_initial():
@@ -144,13 +133,13 @@ def test_median_and_quantile_of_a_slice_with_nan_are_nan():
 # ---------------------------------------------------------------------------- order statistics
 
 
-def test_median_and_quantile_ties_follow_the_stable_order():
+def test_median_and_quantile_ties_follow_the_stable_order(grad_of):
     # [2, 1, 2] sorts stably to [1, 2 (index 0), 2 (index 2)]: the median is index 0's
     # (jax.numpy.median and torch.quantile agree; torch.median splits between the ties)
-    np.testing.assert_array_equal(_grad(md.median, [2.0, 1.0, 2.0]), [1.0, 0.0, 0.0])
-    np.testing.assert_array_equal(_grad(md.median, [2.0, 1.0, 2.0, 2.0]), [0.5, 0.0, 0.5, 0.0])
+    np.testing.assert_array_equal(grad_of(md.median, [2.0, 1.0, 2.0]), [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(grad_of(md.median, [2.0, 1.0, 2.0, 2.0]), [0.5, 0.0, 0.5, 0.0])
     # q = 0.3 of 4 elements: position 0.9 between sorted places 0 (index 1) and 1 (index 0)
-    np.testing.assert_allclose(_grad(lambda x: md.quantile(x, 0.3), [2.0, 1.0, 2.0, 2.0]), [0.9, 0.1, 0.0, 0.0])
+    np.testing.assert_allclose(grad_of(lambda x: md.quantile(x, 0.3), [2.0, 1.0, 2.0, 2.0]), [0.9, 0.1, 0.0, 0.0])
 
 
 def test_quantile_gradient_in_q():
@@ -191,15 +180,15 @@ def test_integer_input_gives_float64_as_numpy():
         np.testing.assert_allclose(got.numpy(), call(ints))
 
 
-def test_ptp_at_a_constant_slice_is_flat():
+def test_ptp_at_a_constant_slice_is_flat(grad_of):
     # max and min each split g evenly over the same elements: their difference is 0 (jax.numpy.ptp agrees)
-    np.testing.assert_array_equal(_grad(md.ptp, [2.0, 2.0, 2.0]), [0.0, 0.0, 0.0])
-    np.testing.assert_array_equal(_grad(md.ptp, [1.0, 3.0, 3.0, 1.0]), [-0.5, 0.5, 0.5, -0.5])
+    np.testing.assert_array_equal(grad_of(md.ptp, [2.0, 2.0, 2.0]), [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(grad_of(md.ptp, [1.0, 3.0, 3.0, 1.0]), [-0.5, 0.5, 0.5, -0.5])
 
 
-def test_running_maximum_gradient_goes_to_the_first_element_that_reached_it():
+def test_running_maximum_gradient_goes_to_the_first_element_that_reached_it(grad_of):
     # outputs [1, 3, 3, 3, 5] come from indices [0, 1, 1, 1, 4]
-    np.testing.assert_array_equal(_grad(np.maximum.accumulate, [1.0, 3.0, 3.0, 2.0, 5.0]), [1.0, 3.0, 0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(grad_of(np.maximum.accumulate, [1.0, 3.0, 3.0, 2.0, 5.0]), [1.0, 3.0, 0.0, 0.0, 1.0])
     with np.errstate(invalid="ignore"):
         a = np.array([1.0, NAN, 0.5, 4.0])
         np.testing.assert_array_equal(np.maximum.accumulate(md.Tensor(a)).numpy(), np.maximum.accumulate(a))
