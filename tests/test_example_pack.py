@@ -18,26 +18,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from fresh_env import check_pip, clean_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "minidiff-ops-example"
 WHEELS = [ROOT / "packages" / "minidiff-core", ROOT / "packages" / "minidiff-numpy"]  # what the pack's [test] needs
 EXAMPLE_OP_COUNT = 3  # softplus, huber, squared_difference
-
-# What pip says when it cannot reach an index (as opposed to a broken distribution).
-NO_INDEX = re.compile(
-    r"NewConnectionError|Failed to establish a new connection|Temporary failure in name resolution|"
-    r"Name or service not known|Network is unreachable|ConnectTimeoutError|ReadTimeoutError|ProxyError|"
-    r"SSLError|connection broken by|No route to host"
-)
-
-
-def _environment() -> dict[str, str]:
-    """The caller's environment without what would leak the workspace's installs or
-    configuration into the fresh one."""
-    leaks = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "PIP_REQUIRE_VIRTUALENV")
-    return {k: v for k, v in os.environ.items() if k not in leaks and not k.startswith("MINIDIFF_")}
-
 
 @pytest.fixture(scope="module")
 def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -61,21 +47,14 @@ def _pip(python: str, command: str, *args: str, cwd: Path) -> None:
     """`python -m pip command ...`; skips the tests when pip cannot reach a package index."""
     result = subprocess.run(
         [python, "-m", "pip", command, "--quiet", "--disable-pip-version-check", *args],
-        capture_output=True, text=True, timeout=600, env=_environment(), cwd=cwd,
+        capture_output=True, text=True, timeout=600, env=clean_environment(), cwd=cwd,
     )
-    if result.returncode != 0:
-        output = result.stderr + result.stdout
-        if NO_INDEX.search(output):
-            lines = [line.strip() for line in output.splitlines()]
-            network = next(line for line in lines if NO_INDEX.search(line))
-            errors = [line for line in lines if line.startswith("ERROR")]
-            pytest.skip(f"pip cannot reach a package index: {' | '.join([network, *errors])[:800]}")
-        pytest.fail(f"pip {command} failed (exit {result.returncode}):\n{output}", pytrace=False)
+    check_pip(result, command)
 
 
 def _run(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
     bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
-    environment = {**_environment(), "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    environment = {**clean_environment(), "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     # Run outside the repository, so nothing from the workspace is importable by accident.
     return subprocess.run(
         [str(bin_dir / args[0]), *args[1:]], capture_output=True, text=True, timeout=300, env=environment,

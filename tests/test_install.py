@@ -25,19 +25,12 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import pytest
+from fresh_env import check_pip, clean_environment
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 MLX_PLATFORMS = ("linux", "darwin")  # MLX publishes wheels for these only
-
-# What pip says when it cannot reach an index (as opposed to a broken distribution).
-NO_INDEX = re.compile(
-    r"NewConnectionError|Failed to establish a new connection|Temporary failure in name resolution|"
-    r"Name or service not known|Network is unreachable|ConnectTimeoutError|ReadTimeoutError|ProxyError|"
-    r"SSLError|connection broken by|No route to host"
-)
-
 
 def _load_dev():
     spec = importlib.util.spec_from_file_location("minidiff_dev_script", ROOT / "dev.py")
@@ -48,13 +41,6 @@ def _load_dev():
 
 DEV = _load_dev()
 VERSION = DEV.version()
-
-
-def _environment() -> dict[str, str]:
-    """The caller's environment without what would leak the workspace's installs or
-    configuration into the fresh one (pip's own configuration stays: local indexes)."""
-    leaks = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "PIP_REQUIRE_VIRTUALENV")
-    return {k: v for k, v in os.environ.items() if k not in leaks and not k.startswith("MINIDIFF_")}
 
 
 @dataclass
@@ -69,7 +55,7 @@ class UserEnvironment:
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run a command of the venv, outside the repository so nothing of the checkout is importable."""
         bin_dir = self.venv / ("Scripts" if os.name == "nt" else "bin")
-        environment = {**_environment(), "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+        environment = {**clean_environment(), "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
         return subprocess.run(
             [str(bin_dir / args[0]), *args[1:]], capture_output=True, text=True, timeout=600, env=environment,
             cwd=self.venv.parent,
@@ -83,14 +69,7 @@ class UserEnvironment:
             "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--retries", "2",
             "--find-links", str(self.wheelhouse), "--report", str(report), *options, requirement,
         )
-        if result.returncode != 0:
-            output = result.stderr + result.stdout
-            if NO_INDEX.search(output):
-                lines = [line.strip() for line in output.splitlines()]
-                network = next(line for line in lines if NO_INDEX.search(line))
-                errors = [line for line in lines if line.startswith("ERROR")]
-                pytest.skip(f"pip cannot reach a package index: {' | '.join([network, *errors])[:800]}")
-            pytest.fail(f"pip install {requirement} failed (exit {result.returncode}):\n{output}", pytrace=False)
+        check_pip(result, f"install {requirement}")
         return {
             item["metadata"]["name"].lower(): item["download_info"]["url"]
             for item in json.loads(report.read_text())["install"]
@@ -110,7 +89,7 @@ def user(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> UserEnvi
     """A fresh venv that installs `minidiff`, then each extra, from the wheelhouse."""
     base = tmp_path_factory.mktemp("user")
     env = UserEnvironment(venv=base / "venv", wheelhouse=wheelhouse)
-    subprocess.run([sys.executable, "-m", "venv", str(env.venv)], check=True, timeout=300, env=_environment())
+    subprocess.run([sys.executable, "-m", "venv", str(env.venv)], check=True, timeout=300, env=clean_environment())
     env.installed["minidiff"] = env.pip_install("minidiff")
     env.check_without_pytest = env.run("minidiff", "check", "numpy")
     extras = ["linalg", *(["mlx"] if sys.platform in MLX_PLATFORMS else []), "test"]
