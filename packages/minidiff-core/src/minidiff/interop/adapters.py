@@ -8,6 +8,8 @@ module is imported; `minidiff.interop.protocol` imports it before it reads the t
 
 from __future__ import annotations
 
+import operator
+
 from typing import Any, Callable
 
 import numpy as np
@@ -107,28 +109,30 @@ def _float(x: Tensor) -> Tensor:
     return x if x.dtype.kind in "fc" else ops.astype(x, dtype=x.backend.default_float)
 
 
-@_handles("sum", target="md.sum", note="`where=`, `initial=`, `dtype=`, `out=`")
-def _sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
-         initial: Any = None, where: Any = True) -> Any:
-    x = _cast(a, dtype)
-    if where is not True:
-        x = ops.where(_mask(where, x, "numpy.sum"), x, 0)
-    result = ops.sum(x, axis=axis, keepdims=keepdims)
-    if initial is not None:
-        result = result + initial
-    return _store(result, out, "same_kind", "numpy.sum")
+def _neutral_reduction(name: str, neutral: int, combine: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    """`numpy.sum` or `numpy.prod` on Tensors: masked-out elements become the neutral
+    element (so they get no gradient) and `initial` is combined with the result."""
+
+    def reduce(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+               initial: Any = None, where: Any = True) -> Any:
+        x = _cast(a, dtype)
+        if where is not True:
+            x = ops.where(_mask(where, x, f"numpy.{name}"), x, neutral)
+        result = getattr(ops, name)(x, axis=axis, keepdims=keepdims)
+        if initial is not None:
+            result = combine(result, initial)
+        return _store(result, out, "same_kind", f"numpy.{name}")
+
+    reduce.__name__ = f"_{name}"
+    return reduce
 
 
-@_handles("prod", target="md.prod", note="`where=`, `initial=`, `dtype=`, `out=`")
-def _prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
-          initial: Any = None, where: Any = True) -> Any:
-    x = _cast(a, dtype)
-    if where is not True:
-        x = ops.where(_mask(where, x, "numpy.prod"), x, 1)
-    result = ops.prod(x, axis=axis, keepdims=keepdims)
-    if initial is not None:
-        result = result * initial
-    return _store(result, out, "same_kind", "numpy.prod")
+_sum = _handles("sum", target="md.sum", note="`where=`, `initial=`, `dtype=`, `out=`")(
+    _neutral_reduction("sum", 0, operator.add)
+)
+_prod = _handles("prod", target="md.prod", note="`where=`, `initial=`, `dtype=`, `out=`")(
+    _neutral_reduction("prod", 1, operator.mul)
+)
 
 
 @_handles("mean", target="md.mean", note="`where=`, `dtype=`, `out=`")
