@@ -21,6 +21,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from minidiff.batching.apply import apply_batched, innermost
+from minidiff.batching.tensor import levels
 from minidiff.extend import Op
 from minidiff.graph import FuncNode, grad_enabled
 from minidiff.optable import functions, ops
@@ -80,6 +82,8 @@ def bind(op: Op, overrides: dict[str, Callable[..., Any]]) -> Callable[..., Any]
     kernels = _Kernels(op, overrides)
     if op.composite is not None:
         composite = op.composite
+        if op.batch is not None:  # a composite with its own batching rule, cheaper than its parts'
+            return _described(_batched_composite(op, composite), op)
 
         def function(*args: Any, **kwargs: Any) -> Any:
             return composite(*args, **kwargs)
@@ -92,12 +96,30 @@ def bind(op: Op, overrides: dict[str, Callable[..., Any]]) -> Callable[..., Any]
         function = _creation_function(op, kernels)
     else:
         function = _signature(op, kernels)
+    return _described(function, op)
+
+
+def _described(function: Callable[..., Any], op: Op) -> Callable[..., Any]:
     function.__name__ = op.name
     function.__qualname__ = op.name
     from minidiff.signatures import describe  # imported here: the rest of dispatch does not need it
 
     describe(function, op)  # __signature__ and __doc__ from the declaration
     function.op = op  # type: ignore[attr-defined]
+    return function
+
+
+def _batched_composite(op: Op, composite: Callable[..., Any]) -> Callable[..., Any]:
+    """A composite op's function that uses the op's own batching rule under `md.vmap`
+    (its operands are its positional arguments, its parameters the keywords)."""
+
+    def function(*args: Any, **kwargs: Any) -> Any:
+        if levels.get():
+            level = innermost(args, kwargs)
+            if level is not None:
+                return apply_batched(op, composite, args, kwargs, level)
+        return composite(*args, **kwargs)
+
     return function
 
 
@@ -302,6 +324,11 @@ def _apply(
     op: Op, kernels: _Kernels, reads: RuleReads | None, checked: tuple[str, ...] | None, operands: tuple, params: dict
 ) -> Tensor:
     """Run `op` on `operands`: one backend, its kernel, and a graph node when needed."""
+    if levels.get():  # under md.vmap: an operand or parameter may be a batch
+        level = innermost(operands, params)
+        if level is not None:
+            call = partial(_call_normalized, partial(_apply, op, kernels, reads, checked))
+            return apply_batched(op, call, operands, params, level)
     backend = None
     for a in operands:
         if isinstance(a, Tensor):
@@ -347,6 +374,10 @@ def _apply(
     if node is not None and reads.keeps(0, differentiated):
         node.keep_output(out)  # after sharing: a view's counter is its input's
     return out
+
+
+def _call_normalized(apply: Callable[[tuple, dict], Tensor], *operands: Any, **params: Any) -> Tensor:
+    return apply(operands, params)
 
 
 def result_takes_grad(backend: Any, dtype: Any) -> bool:

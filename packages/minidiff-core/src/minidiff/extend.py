@@ -231,6 +231,11 @@ class Op:
     - `nout`: the number of outputs. A multi-output op's forward returns a tuple of arrays,
       its function a tuple of Tensors, and its rules get tuples: `rule(gs, ans, *inputs)`
       with `gs[k]` the cotangent of output k (zeros when unused), `ans[k]` output k.
+    - `batch`: how the op runs under `md.vmap`, `rule(call, args, batched, params)`: one
+      call of the op on a whole batch (helpers for the common kinds in
+      `minidiff.batching.rules`: `elementwise`, `axis()`, `leading()`). Without one the op
+      runs once per batch element, with a warning. A composite op needs none: the ops it
+      calls batch.
     """
 
     name: str
@@ -247,6 +252,7 @@ class Op:
     composite: Callable[..., Any] | None = None
     nout: int = 1
     doc: str = ""
+    batch: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
         if (self.forward is None) == (self.composite is None):

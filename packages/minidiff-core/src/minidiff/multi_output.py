@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable
 
+from minidiff.batching.apply import apply_batched, innermost
+from minidiff.batching.tensor import levels
 from minidiff.extend import Op
 from minidiff.optable import ops
 from minidiff._tensor import Tensor
@@ -28,6 +30,10 @@ def bind_multi_output(op: Op, overrides: dict[str, Callable[..., Any]]) -> Calla
     packed_call = _signature(packed_op, kernels)
 
     def function(*args: Any, **kwargs: Any) -> tuple[Tensor, ...]:
+        if levels.get():  # under md.vmap: the op's own rule (or a loop) sees the outputs unpacked
+            level = innermost(args, kwargs)
+            if level is not None:
+                return apply_batched(op, function, args, kwargs, level)
         layout: list[tuple[tuple[int, ...], Any]] = []
         return unpack(packed_call(*args, _layout=layout, **kwargs), layout)
 

@@ -184,6 +184,19 @@ def check_refuses_gradients(case: Case) -> None:
         raise AssertionError(f"backward through non-differentiable {case.op.qualname} did not raise")
 
 
+def check_batching(case: Case) -> None:
+    """`md.vmap` of the op equals a loop over the batch, in values and gradients."""
+    from minidiff.testing.batching import check_batching as batching
+
+    batching(case.op, case.sample, _rng(case), case.backend)
+
+
+def _batching_applies(case: Case) -> bool:
+    from minidiff.testing.batching import batching_applies
+
+    return batching_applies(case.op, case.sample)
+
+
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (tuple, list)) else [value]
 
@@ -200,4 +213,5 @@ CHECKS: dict[str, tuple[Callable[[Case], bool], Callable[[Case], None]]] = {
     "no_grad": (lambda c: c.op.differentiable and not c.op.creation, check_no_grad),
     "float32": (lambda c: c.op.differentiable and c.sample.order >= 1, check_float32),
     "refuses_gradients": (lambda c: not c.op.differentiable and not c.op.creation, check_refuses_gradients),
+    "batching": (_batching_applies, check_batching),
 }
