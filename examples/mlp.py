@@ -1,8 +1,8 @@
 """A small neural network learns two interleaved spirals, with plain minidiff.
 
 Two inputs, two hidden layers of 32 tanh units, one logit; the loss is the binary cross
-entropy, the optimizer Adam written out in a few lines. The loss falls as it trains, and
-the final accuracy on the training points is printed at the end.
+entropy, the optimizer `md.optim.Adam`. The loss falls as it trains, and the final accuracy
+on the training points is printed at the end.
 
     .venv/bin/python examples/mlp.py               # 1500 steps, loss near 0, 100% accuracy
     .venv/bin/python examples/mlp.py --steps 50    # a quick look
@@ -59,22 +59,14 @@ def main() -> None:
     x, y = md.Tensor(points), md.Tensor(labels)
     params = init_params([2, 32, 32, 1], rng)
 
-    # Adam (Kingma and Ba 2015): running means of the gradient and of its square
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    first = [np.zeros(p.shape) for p in params]
-    second = [np.zeros(p.shape) for p in params]
+    optimizer = md.optim.Adam(params, lr=args.lr)
     report_every = max(args.steps // 10, 1)
     print(f"two spirals: {len(labels)} points; an MLP with layers 2-32-32-1; {args.steps} steps of Adam")
     for step in range(1, args.steps + 1):
+        optimizer.zero_grad()
         loss = cross_entropy(logits(params, x), y)
         loss.backward()  # fills p.grad for every parameter
-        with md.no_grad():
-            for p, m, v in zip(params, first, second):
-                g = p.grad.numpy()
-                m[...] = beta1 * m + (1 - beta1) * g
-                v[...] = beta2 * v + (1 - beta2) * g * g
-                step_size = args.lr * np.sqrt(1 - beta2**step) / (1 - beta1**step)
-                p -= step_size * m / (np.sqrt(v) + eps)
+        optimizer.step()  # updates the parameters in place
         if step % report_every == 0 or step == 1:
             print(f"step {step:5d}   loss {loss.item():.4f}")
 
