@@ -44,7 +44,9 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-from minidiff.engine import grad as engine_grad
+from minidiff.batching.transforms import batched_input, zeros_like, leaf_like
+from minidiff.batching.transforms import grad as engine_grad  # the engine's, batched under md.vmap
+from minidiff.batching.tensor import VmapError, bottom, levels
 from minidiff.graph import enable_grad, grad_enabled
 from minidiff.optable import ops
 from minidiff._tensor import Tensor, make_tensor
@@ -52,7 +54,6 @@ from minidiff.transform_args import (
     Argnums,
     IndependentOutputWarning,
     _argnums,
-    _fresh_leaf,
     _inputs,
     _like,
     _outputs,
@@ -115,7 +116,7 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[...,
     return value_and_gradient
 
 
-def jacobian(f: Callable[..., Any], argnums: Argnums = 0, *, vectorized: bool = False) -> Callable[..., Any]:
+def jacobian(f: Callable[..., Any], argnums: Argnums = 0, *, vectorized: bool = True) -> Callable[..., Any]:
     """The Jacobian of `f` with respect to argument(s) `argnums`, of shape
     `out.shape + x.shape`.
 
@@ -127,31 +128,17 @@ def jacobian(f: Callable[..., Any], argnums: Argnums = 0, *, vectorized: bool = 
     minidiff.Tensor([[2., 0.],
                      [0., 4.]])
 
-    By default each row of the Jacobian takes one reverse pass. `vectorized=True` computes
-    all of them in one, for a function that treats a new leading axis of its differentiated
-    argument(s) as a batch, the way a function given to `np.vectorize` or `jax.vmap` does:
-    written with `x[..., i]`, `axis=-1` and `@`, so that `f` of a stack of inputs is the
-    stack of their outputs. The transform then calls `f` once on `m` stacked copies of the
-    input (`m` = the number of rows) and pulls the identity back through copy `i` to get
-    row `i`. Large Jacobians are computed in a few chunks of rows, to bound the memory of
-    the stacked pass.
+    The rows are computed together: `f` runs once, under `md.vmap`, on `m` stacked copies of
+    the input (`m` = the number of rows), and one reverse pass pulls the identity back
+    through copy `i` to get row `i` (large Jacobians in a few chunks of rows, to bound the
+    memory of the stacked pass). Any function works: `md.vmap` batches its ops. With
+    `vectorized=False` each row takes its own reverse pass instead (one forward pass, `m`
+    reverse passes), which needs less memory. The arguments not in `argnums` are passed as
+    they are, not stacked.
 
-    >>> rows = md.jacobian(lambda x: md.sin(x[..., 1:]) * x[..., :-1], vectorized=True)
-    >>> rows([0.0, 1.0, 2.0]).numpy().round(3)
+    >>> md.jacobian(lambda x: md.sin(x[1:]) * x[:-1])([0.0, 1.0, 2.0]).numpy().round(3)
     array([[ 0.841,  0.   ,  0.   ],
            [ 0.   ,  0.909, -0.416]])
-
-    Only use it for such a function: one that reduces or indexes the leading axis, such
-    as `md.sum(x)` without `axis` or `x[1:]` in place of `x[..., 1:]`, mixes the copies and
-    would give a wrong Jacobian. The transform checks what it can: `f` on the stack must
-    return the stacked shape `(m,) + f(x).shape` (the stack's length differs from every
-    axis of the input and output, so a reduction over the wrong axis cannot match it), and
-    the copies' values must equal `f(x)` (one extra forward pass, unrecorded, checked
-    against the first chunk); else it raises ValueError. A function that mixes the copies
-    but returns the same values on identical copies (a mean over the leading axis, say)
-    cannot be detected that way. Checking a row against an ordinary reverse pass would
-    catch that too, but would cost about as much as the vectorized passes on small inputs.
-    The arguments not in `argnums` are passed as they are, not stacked.
     """
     return _jacobian_function(f, argnums, vectorized, warn=True)
 
@@ -164,9 +151,12 @@ def _jacobian_function(f: Callable[..., Any], argnums: Argnums, vectorized: bool
         recording = grad_enabled.get()
         with enable_grad():
             call_args, xs, own = _inputs(args, numbers, "jacobian", recording)
-            if vectorized:
-                result, single_out = _vectorized_jacobian(f, call_args, kwargs, numbers, xs, own, recording, warn)
-            else:
+            try:
+                result, single_out = _vectorized_jacobian(f, call_args, kwargs, numbers, xs, own, recording, warn) \
+                    if vectorized else (None, False)
+            except VmapError:  # f reads values as Python numbers, so it cannot run on a batch: row by row
+                result = None
+            if result is None:
                 outs, single_out = _outputs(f(*call_args, **kwargs), "jacobian")
                 outside = _trace(outs, own, xs, "jacobian" if warn else None, numbers)
                 record = recording and outside
@@ -177,7 +167,7 @@ def _jacobian_function(f: Callable[..., Any], argnums: Argnums, vectorized: bool
     return jac
 
 
-def hessian(f: Callable[..., Any], argnums: Argnums = 0, *, vectorized: bool = False) -> Callable[..., Any]:
+def hessian(f: Callable[..., Any], argnums: Argnums = 0, *, vectorized: bool = True) -> Callable[..., Any]:
     """The Hessian of a scalar `f`: `jacobian(grad(f, argnums), argnums)`, of shape
     `x.shape + x.shape`; for a tuple `argnums`, the nested tuple of blocks `H[i][j]`.
 
@@ -186,39 +176,36 @@ def hessian(f: Callable[..., Any], argnums: Argnums = 0, *, vectorized: bool = F
     minidiff.Tensor([[6., 2.],
                      [2., 0.]])
 
-    By default each row takes one reverse pass over the recorded gradient.
-    `vectorized=True` computes every row at once (one forward and two reverse passes, in a
-    few chunks of rows for a large Hessian), for a function that treats a new leading axis
-    of its differentiated argument(s) as a batch, as in `jacobian`: `f` of a stack of `m`
-    inputs must return the `m` values, shape `(m,)`. The gradient of the sum of those values
-    is, copy by copy, each copy's own gradient, and pulling the identity back through it
-    gives row `i` of the Hessian from copy `i`. The Rosenbrock function, written with
-    `...` and `axis=-1`:
+    Every row is computed at once: `f` runs under `md.vmap` on `m` stacked copies of the
+    input, the gradient of the sum of their values is, copy by copy, each copy's own
+    gradient, and pulling the identity back through it gives row `i` of the Hessian from
+    copy `i`: one forward and two reverse passes (in a few chunks of rows for a large
+    Hessian). `vectorized=False` takes one reverse pass per row over the recorded gradient
+    instead, with less memory.
 
     >>> def rosenbrock(x):
-    ...     return md.sum(100 * (x[..., 1:] - x[..., :-1] ** 2) ** 2 + (1 - x[..., :-1]) ** 2, axis=-1)
-    >>> md.hessian(rosenbrock, vectorized=True)([1.0, 1.0, 1.0])
+    ...     return md.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    >>> md.hessian(rosenbrock)([1.0, 1.0, 1.0])
     minidiff.Tensor([[ 802., -400.,    0.],
                      [-400., 1002., -400.],
                      [   0., -400.,  200.]])
-
-    Only use it for such a function: written with `x[1:]` or `md.sum(x)` without `axis`,
-    `f` would mix the copies and give a wrong Hessian. The checks are those of `jacobian`:
-    a ValueError when `f` on the stack does not return shape `(m,)`, or when a copy's value
-    differs from `f(x)`.
     """
+    # f's own dependence on x is checked by the inner gradient: the gradient of a linear f is
+    # constant, and its Hessian, zero, is no sign of a function that left the graph
+    rows = _jacobian_function(_gradient(f, argnums, "hessian"), argnums, vectorized=False, warn=False)
     if not vectorized:
-        # f's own dependence on x is checked by the inner gradient: the gradient of a linear
-        # f is constant, and its Hessian, zero, is no sign of a function that left the graph
-        return _jacobian_function(_gradient(f, argnums, "hessian"), argnums, vectorized=False, warn=False)
+        return rows
     numbers, single = _argnums(argnums)
 
     @functools.wraps(f)
     def hess(*args: Any, **kwargs: Any) -> Any:
         recording = grad_enabled.get()
-        with enable_grad():
-            call_args, xs, own = _inputs(args, numbers, "hessian", recording)
-            blocks = _vectorized_hessian(f, call_args, kwargs, numbers, xs, own, recording)
+        try:
+            with enable_grad():
+                call_args, xs, own = _inputs(args, numbers, "hessian", recording)
+                blocks = _vectorized_hessian(f, call_args, kwargs, numbers, xs, own, recording)
+        except VmapError:  # f reads values as Python numbers, so it cannot run on a batch: row by row
+            return rows(*args, **kwargs)
         return blocks[0][0] if single else blocks
 
     return hess
@@ -286,7 +273,7 @@ def jvp(f: Callable[..., Any], primals: Any, tangents: Any) -> tuple[Any, Any]:
         results = []
         for k, out in enumerate(outs):
             # u^T J, recorded so it can be differentiated with respect to u
-            u = _fresh_leaf(make_tensor(out.backend.xp.zeros_like(out.data), out.backend, None))
+            u = leaf_like(zeros_like(batched_input(out) if levels.get() else out))
             grads = engine_grad(out, xs, u, allow_higher_order=True, retain_graph=True)
             # the pass through u^T J also runs through f's graph (rules read its values):
             # keep that graph for the outputs still to come, which may share parts of it
@@ -342,8 +329,8 @@ def _jacobian(out: Tensor, xs: list[Tensor], record: bool) -> tuple[Tensor, ...]
     """Rows of d out / d x for every x: one reverse pass per element of `out`."""
     xp = out.backend.xp
     if out.size == 0 or not out.allow_grad:
-        return tuple(make_tensor(xp.zeros(out.shape + x.shape, dtype=x.data.dtype), x.backend, None) for x in xs)
-    basis = xp.eye(out.size, dtype=out.data.dtype)
+        return tuple(make_tensor(xp.zeros(out.shape + x.shape, dtype=bottom(x).data.dtype), x.backend, None) for x in xs)
+    basis = xp.eye(out.size, dtype=bottom(out).data.dtype)
     rows = [
         engine_grad(
             out, xs, make_tensor(xp.reshape(basis[i], out.shape), out.backend, None),
@@ -365,7 +352,7 @@ def _contract_and_grad(
             term = ops.sum(g * v)
             total = term if total is None else total + term
     if total is None:  # the gradients do not depend on `wrt`: the derivative is zero
-        result = tuple(make_tensor(t.backend.xp.zeros_like(t.data), t.backend, None) for t in targets)
+        result = tuple(zeros_like(t) for t in targets)
     else:
         result = engine_grad(total, targets, allow_higher_order=record, retain_graph=retain)
     return result if isinstance(wrt, list) else result[0]

@@ -16,6 +16,8 @@ import sys
 import warnings
 from typing import Any, Sequence
 
+from minidiff.batching.tensor import BatchedTensor, bottom, levels, levels_of, rewrap
+from minidiff.batching.transforms import batched_input
 from minidiff.graph import input_sources
 from minidiff.optable import ops
 from minidiff._tensor import Tensor
@@ -55,13 +57,24 @@ def _inputs(
     call_args = list(args)
     xs: list[Tensor] = []
     own: set[int] = set()
+    batching = bool(levels.get())
     for n in numbers:
         if not -len(args) <= n < len(args):
             raise ValueError(
                 f"{what}: argnums includes {n}, but the function was called with {len(args)} positional argument(s)"
             )
         a = args[n]
-        if isinstance(a, Tensor) and a.allow_grad and recording:
+        if batching:
+            # under md.vmap: every example differentiates its own copy (minidiff.batching.transforms)
+            batch = batched_input(a)
+            physical = bottom(batch)
+            if physical.allow_grad and recording:
+                physical = ops.positive(physical)
+            else:
+                physical = _leaf(physical, what, n)
+                own.add(id(physical))
+            x = rewrap(physical, levels_of(batch))
+        elif isinstance(a, Tensor) and a.allow_grad and recording:
             # An identity of `a`, so the result stays a function of `a` (and of whatever
             # `a` depends on) for an enclosing transform, and so that the same tensor
             # passed twice gets two separate partial derivatives.
@@ -100,7 +113,7 @@ def _outputs(value: Any, what: str) -> tuple[list[Tensor], bool]:
     items = [value] if single else list(value)
     outs = []
     for item in items:
-        out = item if isinstance(item, Tensor) else _constant(item, what)
+        out = item if isinstance(item, (Tensor, BatchedTensor)) else _constant(item, what)
         if out.dtype.kind != "f":
             raise TypeError(
                 f"{what}: the function returned a tensor of dtype {out.dtype}; only floating-point outputs have derivatives"
@@ -136,7 +149,7 @@ def _scalar(value: Any, what: str) -> Tensor:
 
 def _like(value: Any, target: Tensor, what: str, kind: str) -> Tensor:
     """A cotangent or tangent for `target`: a Tensor of its shape, dtype and backend."""
-    if not isinstance(value, Tensor):
+    if not isinstance(value, (Tensor, BatchedTensor)):
         value = Tensor(value, dtype=target.dtype, backend=target.backend.name)
     if value.shape != target.shape:
         raise ValueError(f"{what}: a {kind} of shape {value.shape} was given for a value of shape {target.shape}")
@@ -173,6 +186,7 @@ def _trace(roots: Sequence[Tensor], own: set[int], xs: Sequence[Tensor], what: s
     differentiable. When it reaches none of `xs` (the tensors differentiated with respect
     to), the output does not depend on them: with `what` (the transform's name) that is
     reported by an `IndependentOutputWarning`, as HIPS autograd does."""
+    roots, xs = [bottom(r) for r in roots], [bottom(x) for x in xs]  # under md.vmap: the physical graph
     targets = {id(x) if x.node is None else id(x.node) for x in xs}  # how the walk meets each x
     outside = depends = False
     stack: list = [r if r.node is None else r.node for r in roots if r.allow_grad]

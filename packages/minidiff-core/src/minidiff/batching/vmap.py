@@ -8,6 +8,7 @@ from typing import Any, Callable
 from minidiff.batching.tensor import BatchedTensor, Level, levels, new_level
 from minidiff.factories import asarray
 from minidiff.optable import ops
+from minidiff._tensor import Tensor
 
 Axes = Any  # an int, None, or a tuple/list/dict of them mirroring the arguments (a prefix of their structure)
 
@@ -75,13 +76,13 @@ def _to_front(leaf: Any, axis: int | None, path: str, sizes: list[tuple[str, int
         return leaf
     if not isinstance(axis, int) or isinstance(axis, bool):
         raise TypeError(f"md.vmap: in_axes entries must be ints or None, got {axis!r} for {path}")
-    if not hasattr(leaf, "shape"):
+    if not isinstance(leaf, (Tensor, BatchedTensor)):
         if isinstance(leaf, (int, float, complex, bool)) or leaf is None:
             raise ValueError(
                 f"md.vmap: {path} is a {type(leaf).__name__}, which has no axis {axis} to map over; give it "
                 f"in_axes None"
             )
-        leaf = asarray(leaf)
+        leaf = asarray(leaf)  # a NumPy array or a nested list
     ndim = len(leaf.shape)
     if not -ndim <= axis < ndim:
         raise ValueError(f"md.vmap: in_axes {axis} for {path}, of shape {tuple(leaf.shape)}, is out of range")
