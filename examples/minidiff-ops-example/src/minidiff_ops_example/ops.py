@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 import minidiff as md
-from minidiff.extend import Op, PluginRegistry, hookimpl, sample
+from minidiff.extend import Op, PluginRegistry, batching, hookimpl, sample
 
 __all__ = ["OPS", "huber", "minidiff_register_ops", "softplus", "squared_difference"]
 
@@ -39,6 +39,7 @@ softplus = Op(
         sample((3, 4), domain=(-800.0, 800.0), order=0),  # forward only: where log1p(exp(x)) is inf
     ),
     reference=lambda x: np.logaddexp(0.0, x),
+    batch=batching.elementwise,  # under md.vmap: one call on the whole batch
     doc="softplus(x) = log(1 + exp(x)), computed without overflow; its derivative is sigmoid(x).",
 )
 
@@ -76,6 +77,7 @@ huber = Op(
         sample((), delta=2.5),  # inside a wide quadratic part
     ),
     reference=_huber_reference,
+    batch=batching.elementwise,
     doc="huber(x, delta=1.0): x**2 / 2 where |x| <= delta, delta * (|x| - delta / 2) elsewhere (the Huber loss).",
 )
 
@@ -98,6 +100,7 @@ squared_difference = Op(
         sample((2, 3), ()),
     ),
     reference=lambda x, y: np.subtract(x, y) ** 2,
+    batch=batching.elementwise,
     doc="squared_difference(x, y) = (x - y)**2, elementwise with NumPy broadcasting.",
 )
 

@@ -21,6 +21,7 @@ and return the gradient for their one input, written with minidiff ops so it is 
 differentiable. The engine undoes broadcasting and dtype promotion, so a rule may return
 a gradient of the output's broadcast shape.
 
+`batching` holds the batching rules an op declares for `md.vmap` (`batch=batching.elementwise`).
 The names a pack uses in type hints come from here too: `PluginRegistry` (what the
 registration hooks receive), `Tensor` (what rules receive), and for a backend plugin
 `Backend` and `BackendUnavailable`.
@@ -49,6 +50,7 @@ __all__ = [
     "Sample",
     "Tensor",
     "Tolerance",
+    "batching",
     "hookimpl",
     "sample",
 ]
@@ -67,9 +69,11 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name == "batching":  # the batching rules' module, `Op(..., batch=batching.elementwise)`
+        return importlib.import_module("minidiff.batching.rules")
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
