@@ -58,8 +58,11 @@ class BatchedTensor:
     read the values out (`float`, `.numpy()`, `bool`) raises `VmapError`.
 
     >>> import minidiff as md
-    >>> md.vmap(lambda x: (x.shape, x.ndim))(md.zeros((5, 2, 3)))
-    ((2, 3), 2)
+    >>> seen = []
+    >>> md.vmap(lambda x: seen.append(x.shape) or md.sum(x))(md.ones((5, 2, 3)))
+    minidiff.Tensor([6., 6., 6., 6., 6.])
+    >>> seen
+    [(2, 3)]
     """
 
     __slots__ = ("value", "level", "__weakref__")
