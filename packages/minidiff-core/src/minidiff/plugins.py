@@ -50,6 +50,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "minidiff.ops.calculus",
     "minidiff.ops.statistics",
     "minidiff.ops.special",
+    "minidiff.ops.indexing_extras",
 )
 
 _HOOKS = ("minidiff_register_backends", "minidiff_register_ops", "minidiff_register_kernels")
