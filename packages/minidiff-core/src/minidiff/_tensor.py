@@ -199,6 +199,15 @@ class Tensor:
         """
         return self.backend.to_host(self.data)
 
+    def as_numpy(self) -> np.ndarray:
+        """The original minidiff's name for `numpy()`.
+
+        >>> import minidiff as md
+        >>> md.Tensor([1.0, 2.0]).as_numpy()
+        array([1., 2.])
+        """
+        return self.numpy()
+
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """`np.asarray(t)`: the values as in `numpy()` (the tensor's own memory on the NumPy
         backend, with the same caveat about writing into it); `np.array(t)` and
@@ -263,6 +272,22 @@ class Tensor:
         """
         return ops.astype(self, dtype=dtype)
 
+    def wipe(self) -> None:
+        """Cut this tensor from the graph that computed it, in place: it becomes a leaf (that
+        still allows grad if it did), so a backward from a later result stops here and fills
+        its `.grad`. The original minidiff's method; today's out-of-place spelling is
+        `t.detach().requires_grad_()`.
+
+        >>> import minidiff as md
+        >>> x = md.Tensor(2.0, allow_grad=True)
+        >>> h = x * x
+        >>> h.wipe()
+        >>> (3 * h).backward()
+        >>> h.is_leaf, h.grad.item(), x.grad
+        (True, 3.0, None)
+        """
+        self.node = None
+
     def zero_grad(self) -> None:
         """Set `.grad` to zeros of this tensor's shape and dtype."""
         self.grad = make_tensor(self.backend.xp.zeros_like(self.data), self.backend, None)
@@ -273,6 +298,9 @@ class Tensor:
         allow_higher_order: bool = False,
         retain_graph: bool = False,
         reset_grads: bool = True,
+        *,
+        retain_grads: bool | None = None,
+        cleanup_mode: str | None = None,
     ) -> None:
         """Fill `.grad` of every leaf this tensor depends on.
 
@@ -290,9 +318,18 @@ class Tensor:
         >>> x.grad.backward()
         >>> x.grad.item()
         18.0
+
+        The original minidiff's keywords still work (`minidiff.compat.backward_options` has
+        the details): `cleanup_mode="keep"` is `retain_graph=True`; `"prune"` and
+        `"destroy"` free the graph, as by default; any other mode raises ValueError;
+        `retain_grads` changes nothing, since only leaves get `.grad`.
         """
         from minidiff.engine import backward
 
+        if cleanup_mode is not None or retain_grads is not None:
+            from minidiff.compat import backward_options
+
+            retain_graph = backward_options(retain_graph, retain_grads, cleanup_mode)
         backward(self, grad, allow_higher_order=allow_higher_order, retain_graph=retain_graph, reset_grads=reset_grads)
 
     # ------------------------------------------------------------------ python protocol

@@ -13,6 +13,9 @@ With the optional `graphviz` Python package installed (`pip install graphviz`) y
 `graphviz.Digraph`, which notebooks display inline and `.render()` writes to SVG or PNG
 (that needs Graphviz's `dot` program); without it you get the DOT text, which any
 Graphviz tool or viewer reads (`dot -Tsvg graph.dot -o graph.svg`).
+
+The original minidiff's helpers here, `draw_tensor_op_graph`, `calculate_finite_differences`
+and `compute_grads`, still work: they are `minidiff.compat`'s, served from this module too.
 """
 
 from __future__ import annotations
@@ -25,7 +28,19 @@ import numpy as np
 from minidiff.graph import FuncNode
 from minidiff._tensor import Tensor
 
-__all__ = ["draw_graph", "graph_dot"]
+__all__ = ["calculate_finite_differences", "compute_grads", "draw_graph", "draw_tensor_op_graph", "graph_dot"]
+
+#: the original minidiff's names, defined with its other old names in `minidiff.compat`
+_COMPAT = ("calculate_finite_differences", "compute_grads", "draw_tensor_op_graph")
+
+
+def __getattr__(name: str) -> Any:
+    # imported on first use: compat pulls in the op-building machinery, which drawing does not need
+    if name in _COMPAT:
+        from minidiff import compat
+
+        return getattr(compat, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # Colors: leaves that allow grad (the ones .grad is filled for), the output, constants.
 _LEAF = "#cfe8ff"
