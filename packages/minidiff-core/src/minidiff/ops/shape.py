@@ -18,6 +18,9 @@ from typing import Any
 import numpy as np
 
 import minidiff as md
+from minidiff.batching import rules
+from minidiff.batching.rules import batch_size, pad_to, shift_axes, shift_axis
+from minidiff.batching.tensor import BatchedTensor
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._axes import inverse_permutation, normalize_axis, pad_widths
 from minidiff.optable import ops
@@ -193,6 +196,167 @@ def _take_along_axis_vjp(g, ans, x, indices, axis):
     return ops.scatter_add(g, shape=x.shape, key=key)
 
 
+# ---------------------------------------------------------------------------- batching rules (md.vmap)
+# Each rule calls the op once on the whole batch (batch on axis 0), with the example's axes
+# and shapes moved one axis to the right.
+
+
+def _examples(args: tuple, batched: tuple) -> tuple[int, list]:
+    """The batch size, and every operand batched: shared ones as broadcast copies (on the
+    batched operands' backend, for host arrays)."""
+    size = batch_size(args, batched)
+    like = next(a for a, b in zip(args, batched) if b)
+    full = [a if b else rules.to_batched(_on_backend_of(a, like), size) for a, b in zip(args, batched)]
+    return size, full
+
+
+def _on_backend_of(value: Any, like: Any) -> Any:
+    return value if isinstance(value, (Tensor, BatchedTensor)) else md.asarray(value, backend=like.backend.name)
+
+
+def _reshape_batch(call, args, batched, params):
+    (x,) = args
+    shape = params["shape"]
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return call(x, shape=(x.shape[0], *shape))
+
+
+def _transpose_batch(call, args, batched, params):
+    (x,) = args
+    ndim, axes = x.ndim - 1, params["axes"]
+    order = range(ndim, 0, -1) if axes is None else (shift_axis(a, ndim) for a in axes)
+    return call(x, axes=(0, *order))
+
+
+def _swapaxes_batch(call, args, batched, params):
+    ndim = args[0].ndim - 1
+    return call(args[0], axis1=shift_axis(params["axis1"], ndim), axis2=shift_axis(params["axis2"], ndim))
+
+
+def _moveaxis_batch(call, args, batched, params):
+    ndim = args[0].ndim - 1
+    return call(args[0], source=shift_axes(params["source"], ndim), destination=shift_axes(params["destination"], ndim))
+
+
+def _expand_dims_batch(call, args, batched, params):
+    (x,) = args
+    axis = params["axis"]
+    added = len(axis) if isinstance(axis, (tuple, list)) else 1
+    return call(x, axis=shift_axes(axis, x.ndim - 1 + added))  # axes count in the result, as NumPy's
+
+
+def _squeeze_batch(call, args, batched, params):
+    (x,) = args
+    if params["axis"] is None:  # the example's size-1 axes, never the batch (which may have size 1)
+        return call(x, axis=tuple(d for d in range(1, x.ndim) if x.shape[d] == 1))
+    return call(x, axis=shift_axes(params["axis"], x.ndim - 1))
+
+
+def _concatenate_batch(call, args, batched, params):
+    size, full = _examples(args, batched)
+    if params["axis"] is None:  # each example's operands flattened, then joined
+        return call(*(ops.reshape(a, (size, -1)) for a in full), axis=1)
+    return call(*full, axis=shift_axis(params["axis"], full[0].ndim - 1))
+
+
+def _stack_batch(call, args, batched, params):
+    _, full = _examples(args, batched)
+    return call(*full, axis=shift_axis(params["axis"], full[0].ndim))  # an axis of the result
+
+
+def _broadcast_to_batch(call, args, batched, params):
+    (x,) = args
+    shape = params["shape"]
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return call(pad_to(x, len(shape)), shape=(x.shape[0], *shape))
+
+
+def _tile_batch(call, args, batched, params):
+    (x,) = args
+    reps = params["reps"]
+    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
+    ndim = max(len(reps), x.ndim - 1)  # NumPy pads the shorter of x's shape and reps with 1s in front
+    return call(pad_to(x, ndim), reps=(1,) * (ndim + 1 - len(reps)) + reps)
+
+
+def _pad_batch(call, args, batched, params):
+    (x,) = args
+    ndim = x.ndim - 1
+    widths = ((0, 0), *pad_widths(params["pad_width"], ndim))
+    values = params["constant_values"]
+    if params["mode"] == "constant" and np.ndim(values) > 0:  # per-axis values: none for the batch axis
+        values = ((0, 0), *(tuple(v) for v in np.broadcast_to(np.asarray(values), (ndim, 2)).tolist()))
+    return call(x, pad_width=widths, mode=params["mode"], constant_values=values)
+
+
+def _take_along_axis_batch(call, args, batched, params):
+    size, (x, indices) = _examples(args, batched)
+    if params["axis"] is None:  # x flattened, 1-D indices
+        return call(ops.reshape(x, (size, -1)), indices, axis=1)
+    return call(x, indices, axis=shift_axis(params["axis"], x.ndim - 1))
+
+
+def _key_parts(key: Any) -> tuple:
+    return key if isinstance(key, tuple) else (key,)
+
+
+def _index_layout(parts: tuple, ndim: int) -> tuple[int, int]:
+    """For a key `parts` on an array of `ndim` axes: where the batch axis lands in
+    `batch[(slice(None), *parts)]`, and how many axes `example[parts]` has.
+
+    NumPy puts the axes of the advanced indices (arrays and bools, and integers when there
+    is an array) in place when those indices sit next to each other in the key, but first
+    when anything (a slice, None, an Ellipsis, even one that spans no axis) separates them:
+    then the batch's slice lands after them."""
+    kinds = []  # (advanced?, axes it consumes, axes of its broadcast index)
+    for k in parts:
+        if k is None or k is Ellipsis:
+            kinds.append((False, 0, 0))
+        elif isinstance(k, slice):
+            kinds.append((False, 1, 0))
+        elif isinstance(k, (bool, np.bool_)):
+            kinds.append((True, 0, 1))
+        elif isinstance(k, (int, np.integer)):
+            kinds.append((None, 1, 0))  # advanced if an array is in the key
+        else:
+            shape, dtype = (tuple(k.shape), k.dtype) if hasattr(k, "dtype") else _host_shape(k)
+            boolean = "bool" in str(dtype)
+            if not shape:
+                kinds.append((True, 0, 1) if boolean else (None, 1, 0))
+            else:
+                kinds.append((True, len(shape), 1) if boolean else (True, 1, len(shape)))
+    fancy = any(kind[0] for kind in kinds)
+    advanced = [i for i, kind in enumerate(kinds) if kind[0] or (fancy and kind[0] is None)]
+    fancy_ndim = max((kinds[i][2] for i in advanced), default=0)
+    consumed = sum(kind[1] for kind in kinds if kind[0] is not False)
+    result_ndim = ndim - consumed + sum(k is None for k in parts) + (fancy_ndim if fancy else 0)
+    apart = fancy and advanced[-1] - advanced[0] + 1 != len(advanced)
+    return (fancy_ndim if apart else 0), result_ndim
+
+
+def _host_shape(k: Any) -> tuple[tuple[int, ...], Any]:
+    host = np.asarray(k)
+    return host.shape, host.dtype
+
+
+def _getitem_batch(call, args, batched, params):
+    (x,) = args
+    parts = _key_parts(params["key"])
+    out = call(x, key=(slice(None), *parts))
+    at, _ = _index_layout(parts, x.ndim - 1)
+    return ops.moveaxis(out, at, 0) if at else out
+
+
+def _scatter_add_batch(call, args, batched, params):
+    (values,) = args
+    parts, shape = _key_parts(params["key"]), tuple(params["shape"])
+    at, ndim = _index_layout(parts, len(shape))
+    # values broadcast against one example's x[key]: give them its rank, then the batch its place
+    spread = pad_to(values, ndim)
+    spread = ops.moveaxis(spread, 0, at) if at else spread
+    return call(spread, shape=(values.shape[0], *shape), key=(slice(None), *parts))
+
+
 # ---------------------------------------------------------------------------- the ops
 
 _MASK = np.array([[True, False, True, False], [False, False, True, True], [True, True, False, False]])
@@ -204,6 +368,7 @@ OPS = [
         vjp=(lambda g, ans, x, shape: md.reshape(g, x.shape),),
         params={"shape": None},
         reference=_reshape_reference,
+        batch=_reshape_batch,
         samples=(sample((3, 4), shape=(4, 3)), sample((2, 3, 4), shape=(-1, 4)), sample((), shape=(1, 1))),
     ),
     Op(
@@ -211,6 +376,7 @@ OPS = [
         "transpose",
         vjp=(lambda g, ans, x, axes: md.transpose(g, inverse_permutation(axes, x.ndim)),),
         params={"axes": None},
+        batch=_transpose_batch,
         samples=(sample((3, 4)), sample((2, 3, 4), axes=(1, -1, 0)), sample((2, 3, 4), axes=(2, 0, 1)), sample(())),
     ),
     Op(
@@ -218,6 +384,7 @@ OPS = [
         "swapaxes",
         vjp=(lambda g, ans, x, axis1, axis2: md.swapaxes(g, axis1, axis2),),
         params={"axis1": None, "axis2": None},
+        batch=_swapaxes_batch,
         samples=(sample((3, 4), axis1=0, axis2=1), sample((2, 3, 4), axis1=-1, axis2=0)),
     ),
     Op(
@@ -225,6 +392,7 @@ OPS = [
         "moveaxis",
         vjp=(lambda g, ans, x, source, destination: md.moveaxis(g, destination, source),),
         params={"source": None, "destination": None},
+        batch=_moveaxis_batch,
         samples=(
             sample((2, 3, 4), source=0, destination=-1),
             sample((2, 3, 4), source=(0, -1), destination=(-1, 1)),
@@ -235,6 +403,7 @@ OPS = [
         "expand_dims",
         vjp=(lambda g, ans, x, axis: md.reshape(g, x.shape),),
         params={"axis": None},
+        batch=_expand_dims_batch,
         samples=(sample((3, 4), axis=0), sample((3, 4), axis=(0, -1)), sample((), axis=0)),
     ),
     Op(
@@ -242,6 +411,7 @@ OPS = [
         "squeeze",
         vjp=(lambda g, ans, x, axis: md.reshape(g, x.shape),),
         params={"axis": None},
+        batch=_squeeze_batch,
         samples=(sample((1, 3, 1)), sample((1, 3, 1), axis=-1), sample((1, 3, 1), axis=(0, 2)), sample((1, 1))),
     ),
     Op(
@@ -250,6 +420,7 @@ OPS = [
         vjp=_concatenate_vjp,
         nargs=None,
         params={"axis": 0},
+        batch=_concatenate_batch,
         samples=(
             sample([(2, 3), (4, 3)]),
             sample([(2, 3), (2, 1), (2, 2)], axis=-1),
@@ -262,6 +433,7 @@ OPS = [
         vjp=_stack_vjp,
         nargs=None,
         params={"axis": 0},
+        batch=_stack_batch,
         samples=(sample([(2, 3), (2, 3)]), sample([(3,), (3,), (3,)], axis=-1), sample([(), ()])),
     ),
     Op(
@@ -269,6 +441,7 @@ OPS = [
         lambda xp, x, shape: xp.broadcast_to(x, shape),
         vjp=(lambda g, ans, x, shape: g,),  # the engine sums g back down to x's shape
         params={"shape": None},
+        batch=_broadcast_to_batch,
         samples=(sample((3, 1), shape=(2, 3, 4)), sample((), shape=(3,))),
     ),
     Op(
@@ -276,6 +449,7 @@ OPS = [
         "flip",
         vjp=(lambda g, ans, x, axis: md.flip(g, axis),),
         params={"axis": None},
+        batch=rules.axis("axis"),
         samples=(sample((3, 4)), sample((2, 3, 4), axis=(0, -1)), sample((3, 4), axis=-1), sample(())),
     ),
     Op(
@@ -283,6 +457,7 @@ OPS = [
         "repeat",
         vjp=(_repeat_vjp,),
         params={"repeats": None, "axis": None},
+        batch=rules.axis("axis", none="flatten"),
         samples=(
             sample((3, 4), repeats=2),
             sample((3, 4), repeats=3, axis=-1),
@@ -297,6 +472,7 @@ OPS = [
         "tile",
         vjp=(_tile_vjp,),
         params={"reps": None},
+        batch=_tile_batch,
         samples=(
             sample((3, 4), reps=2),
             sample((2, 3), reps=(2, 1, 2)),
@@ -310,6 +486,7 @@ OPS = [
         vjp=(_pad_vjp,),
         params={"pad_width": None, "mode": "constant", "constant_values": 0},
         reference=_pad_reference,
+        batch=_pad_batch,
         samples=(
             sample((3, 4), pad_width=1),
             sample((3, 4), pad_width=((1, 0), (2, 1)), constant_values=1.5),
@@ -328,6 +505,7 @@ OPS = [
         nargs=2,
         params={"axis": -1},
         reference=_take_along_axis_reference,
+        batch=_take_along_axis_batch,
         samples=(
             sample((3, 4), np.array([[0, 0, 3], [1, 1, 1], [2, 0, 2]]), axis=1),  # repeats accumulate
             sample((3, 4), np.array([[2, 2, 0, -1]]), axis=0),  # broadcasts, negative index
@@ -343,6 +521,7 @@ OPS = [
         public=False,
         reference=lambda x, key: x[key],
         doc="`x[key]` with NumPy's basic and advanced indexing; repeated indices accumulate in the gradient.",
+        batch=_getitem_batch,
         samples=(
             sample((3, 4), key=1),
             sample((3, 4), key=(slice(1, None), -1)),
@@ -369,6 +548,7 @@ OPS = [
         public=False,
         reference=_scatter_reference,
         doc="Zeros of `shape` with `values` added at `[key]`, repeated indices accumulating: getitem's gradient.",
+        batch=_scatter_add_batch,
         samples=(
             sample((3,), shape=(4,), key=np.array([0, 0, 2])),
             sample((2, 2), shape=(3, 4), key=(slice(1, None), slice(0, 2))),
@@ -388,7 +568,7 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     >>> [piece.shape for piece in md.split(md.Tensor([[1.0, 2.0, 3.0, 4.0]]), [1, 3], axis=1)]
     [(1, 1), (1, 2), (1, 1)]
     """
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, (Tensor, BatchedTensor)) else Tensor(x)
     axis = normalize_axis(axis, x.ndim)
     n = x.shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
