@@ -2,7 +2,8 @@
 
 One line per op: its NumPy name, its gradient rule for each operand (written with
 minidiff ops, so it differentiates again), and the domain its samples are drawn from.
-Broadcasting and dtype promotion are undone by the engine, not here.
+Broadcasting and dtype promotion are undone by the engine, not here. Every op here batches
+under `md.vmap` by broadcasting (`rules.elementwise`): the batch stays in front.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 import minidiff as md
+from minidiff.batching import rules
 from minidiff.extend import Op, Sample, hookimpl, sample
 from minidiff._tensor import Tensor
 
@@ -74,7 +76,7 @@ def _has_zero(x: Any) -> bool:
 
 def unary(name: str, rule, domain: tuple[float, float] = (-2.0, 2.0)) -> Op:
     samples = (sample((3, 4), domain=domain), sample((), domain=domain))
-    return Op(name, name, vjp=(rule,), samples=samples)
+    return Op(name, name, vjp=(rule,), samples=samples, batch=rules.elementwise)
 
 
 def binary(name: str, rule_x, rule_y, domain: tuple[float, float] = (-2.0, 2.0), extra: tuple[Sample, ...] = ()) -> Op:
@@ -84,7 +86,7 @@ def binary(name: str, rule_x, rule_y, domain: tuple[float, float] = (-2.0, 2.0),
         sample((2, 3), (), domain=domain),
         *extra,
     )
-    return Op(name, name, vjp=(rule_x, rule_y), nargs=2, samples=samples)
+    return Op(name, name, vjp=(rule_x, rule_y), nargs=2, samples=samples, batch=rules.elementwise)
 
 
 def _tie_split(g, x, y):
@@ -101,7 +103,7 @@ def _clip_parse(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
     # An omitted bound becomes an open one, so one rule covers every form of the call: the
     # dtype's extreme for integers (an infinity would make uint8 float64), else infinity.
     low, high = -math.inf, math.inf
-    dtype = a.dtype if isinstance(a, (Tensor, np.ndarray, np.generic)) else np.asarray(a).dtype
+    dtype = a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype  # also a BatchedTensor, under md.vmap
     if dtype.kind in "iu":
         low, high = int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
     return (a, low if a_min is None else a_min, high if a_max is None else a_max), {}
@@ -182,6 +184,7 @@ DIFFERENTIABLE = [
             sample(np.array([[True, False, True, False]] * 3), (3, 4), (3, 4)),
             sample(np.array([True, False, False, True]), (3, 1), (4,)),
         ),
+        batch=rules.elementwise,
     ),
     # clip(x, lo, hi) = minimum(maximum(x, lo), hi): each element's gradient goes to exactly
     # one operand, also when lo > hi.
@@ -205,6 +208,7 @@ DIFFERENTIABLE = [
             sample(np.arange(-3, 3), min=-1, order=0),
         ),
         reference=_clip_reference,
+        batch=rules.elementwise,
     ),
     Op(
         "astype",
@@ -213,6 +217,7 @@ DIFFERENTIABLE = [
         params={"dtype": None},
         samples=(sample((3, 4), dtype=np.float64), sample((3, 4), dtype=np.float32, order=0)),
         reference=lambda x, dtype: x.astype(dtype),
+        batch=rules.elementwise,
     ),
 ]
 
@@ -221,18 +226,21 @@ _BOOLS = (np.array([[True, False], [True, True]]), np.array([[False, False], [Tr
 # Piecewise constant or boolean-valued: their outputs never allow grad (a zero gradient
 # almost everywhere, which is what a constant contributes).
 NON_DIFFERENTIABLE = [
-    *(Op(name, name, samples=(sample((3, 4)),)) for name in ("sign", "floor", "ceil", "rint", "trunc")),
-    *(Op(name, name, samples=(sample(np.array([1.0, np.nan, np.inf, -2.0])),)) for name in ("isnan", "isinf", "isfinite")),
-    Op("round", "round", params={"decimals": 0}, samples=(sample((3, 4)), sample((3, 4), decimals=2))),
-    Op("floor_divide", "floor_divide", nargs=2, samples=(sample((3, 4), (3, 4), domain=POSITIVE),)),
+    *(Op(name, name, samples=(sample((3, 4)),), batch=rules.elementwise) for name in ("sign", "floor", "ceil", "rint", "trunc")),
     *(
-        Op(name, name, nargs=2, samples=(sample((3, 4), (3, 4)), sample((3, 1), (4,)), sample(np.arange(4.0), np.array([0.0, 1.0, 3.0, 3.0]))))
+        Op(name, name, samples=(sample(np.array([1.0, np.nan, np.inf, -2.0])),), batch=rules.elementwise)
+        for name in ("isnan", "isinf", "isfinite")
+    ),
+    Op("round", "round", params={"decimals": 0}, samples=(sample((3, 4)), sample((3, 4), decimals=2)), batch=rules.elementwise),
+    Op("floor_divide", "floor_divide", nargs=2, samples=(sample((3, 4), (3, 4), domain=POSITIVE),), batch=rules.elementwise),
+    *(
+        Op(name, name, nargs=2, samples=(sample((3, 4), (3, 4)), sample((3, 1), (4,)), sample(np.arange(4.0), np.array([0.0, 1.0, 3.0, 3.0]))), batch=rules.elementwise)
         for name in ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal")
     ),
-    *(Op(name, name, nargs=2, samples=(sample(*_BOOLS),)) for name in ("logical_and", "logical_or", "logical_xor")),
-    *(Op(name, name, nargs=2, samples=(sample(*_BOOLS), sample(np.arange(4), np.array([3, 1, 2, 0])))) for name in ("bitwise_and", "bitwise_or", "bitwise_xor")),
-    Op("logical_not", "logical_not", samples=(sample(_BOOLS[0]),)),
-    Op("invert", "invert", samples=(sample(_BOOLS[0]), sample(np.arange(4)))),
+    *(Op(name, name, nargs=2, samples=(sample(*_BOOLS),), batch=rules.elementwise) for name in ("logical_and", "logical_or", "logical_xor")),
+    *(Op(name, name, nargs=2, samples=(sample(*_BOOLS), sample(np.arange(4), np.array([3, 1, 2, 0]))), batch=rules.elementwise) for name in ("bitwise_and", "bitwise_or", "bitwise_xor")),
+    Op("logical_not", "logical_not", samples=(sample(_BOOLS[0]),), batch=rules.elementwise),
+    Op("invert", "invert", samples=(sample(_BOOLS[0]), sample(np.arange(4))), batch=rules.elementwise),
 ]
 
 
