@@ -8,11 +8,13 @@ Broadcast batch axes are summed back to each operand's shape by the engine, not 
 
 from __future__ import annotations
 
+import math
 import operator
 import string
 from typing import Any
 
 import minidiff as md
+from minidiff.batching.rules import batch_size, elementwise, logical_ndim, pad_to, shift_axis
 from minidiff.extend import Op, hookimpl, sample
 from minidiff._tensor import Tensor
 
@@ -254,6 +256,93 @@ def _outer_vjp_b(g: Tensor, ans: Tensor, a: Any, b: Any) -> Tensor:
     return md.reshape(md.matmul(md.reshape(a, -1), g), b.shape)
 
 
+# ---------------------------------------------------------------------------- batching rules (md.vmap)
+
+
+def _matmul_batch(call, args, batched, params):
+    """1-D operands become a row (a) or a column (b), as matmul sees them; batched operands
+    get size-1 axes after the batch so their stacks broadcast as one example's do; the
+    axes the vectors added go again at the end."""
+    a, b = args
+    row, column = logical_ndim(a, batched[0]) == 1, logical_ndim(b, batched[1]) == 1
+    a = md.expand_dims(a, -2) if row else a
+    b = md.expand_dims(b, -1) if column else b
+    stacked = max(logical_ndim(x, flag) - 2 for x, flag in zip((a, b), batched))
+    out = call(*(pad_to(x, stacked + 2) if flag else x for x, flag in zip((a, b), batched)))
+    if row or column:
+        out = md.squeeze(out, axis=(-2, -1) if row and column else -2 if row else -1)
+    return out
+
+
+def contract(a: Any, b: Any, batched: tuple[bool, bool], axes_a: list[int], axes_b: list[int]) -> Tensor:
+    """`tensordot(a, b, (axes_a, axes_b))` of each example, for operands whose batch (where
+    `batched`) is on axis 0, as one matmul of (batch, free, contracted) by (batch,
+    contracted, free) stacks; `axes_*` are non-negative axes of one example."""
+    size = batch_size((a, b), batched)
+    lead_a, lead_b = int(batched[0]), int(batched[1])
+    shape_a, shape_b = tuple(a.shape)[lead_a:], tuple(b.shape)[lead_b:]
+    if [shape_a[i] for i in axes_a] != [shape_b[i] for i in axes_b]:
+        raise ValueError(
+            f"tensordot: shape-mismatch for sum: axes {axes_a} of shape {shape_a} and {axes_b} of shape {shape_b}"
+        )
+    free_a = [i for i in range(len(shape_a)) if i not in axes_a]
+    free_b = [i for i in range(len(shape_b)) if i not in axes_b]
+    inner = math.prod(shape_a[i] for i in axes_a)
+
+    def matrices(x: Any, lead: int, order: list[int], rows: int, cols: int) -> Any:
+        order = [0] * lead + [i + lead for i in order]
+        if order != list(range(len(order))):
+            x = md.transpose(x, tuple(order))
+        return md.reshape(x, (size,) * lead + (rows, cols))
+
+    left = matrices(a, lead_a, free_a + axes_a, math.prod(shape_a[i] for i in free_a), inner)
+    right = matrices(b, lead_b, axes_b + free_b, inner, math.prod(shape_b[i] for i in free_b))
+    out = md.matmul(left, right)  # an unbatched operand broadcasts against the batch
+    return md.reshape(out, (size, *(shape_a[i] for i in free_a), *(shape_b[i] for i in free_b)))
+
+
+def _dot_batch(call, args, batched, params):
+    a, b = args
+    ndim_a, ndim_b = logical_ndim(a, batched[0]), logical_ndim(b, batched[1])
+    if ndim_a == 0 or ndim_b == 0:  # dot with a scalar is a product
+        return elementwise(lambda x, y: x * y, args, batched, {})
+    return contract(a, b, batched, [ndim_a - 1], [max(ndim_b - 2, 0)])
+
+
+def _tensordot_batch(call, args, batched, params):
+    a, b = args
+    axes_a, axes_b = _tensordot_axes(params["axes"], logical_ndim(a, batched[0]), logical_ndim(b, batched[1]))
+    return contract(a, b, batched, axes_a, axes_b)
+
+
+def _outer_batch(call, args, batched, params):
+    a, b = (md.reshape(x, (x.shape[0], -1) if flag else (-1,)) for x, flag in zip(args, batched))
+    return contract(a, b, batched, [], [])  # outer flattens its operands
+
+
+def _einsum_batch(call, args, batched, params):
+    """A fresh letter for the batch, in front of each batched operand's subscripts and of
+    the output's (made explicit); '...' stays, so its broadcasting is NumPy's own."""
+    subscripts = params["subscripts"].replace(" ", "")
+    inputs, arrow, output = subscripts.partition("->")
+    specs = inputs.split(",")
+    if not arrow:  # NumPy's implicit output: the broadcast axes, then the letters used once, sorted
+        named = "".join(specs).replace(".", "")
+        ellipsis = "..." if "..." in inputs else ""
+        output = ellipsis + "".join(sorted(c for c in set(named) if named.count(c) == 1))
+    free = [c for c in string.ascii_letters if c not in subscripts]
+    if not free:
+        raise ValueError(f"md.vmap of einsum: subscripts {subscripts!r} use every letter, none is left for the batch")
+    letter = free[0]
+    specs = [letter + spec if flag else spec for spec, flag in zip(specs, batched)]
+    return call(*args, subscripts=",".join(specs) + "->" + letter + output)
+
+
+def _trace_batch(call, args, batched, params):
+    ndim = args[0].ndim - 1
+    return call(args[0], offset=params["offset"], axis1=shift_axis(params["axis1"], ndim), axis2=shift_axis(params["axis2"], ndim))
+
+
 # ---------------------------------------------------------------------------- the table
 
 #: samples for ops on a diagonal chosen by `offset`, `axis1`, `axis2` (trace, diagonal)
@@ -271,6 +360,7 @@ OPS = [
         _matmul,
         vjp=(_matmul_vjp_a, _matmul_vjp_b),
         nargs=2,
+        batch=_matmul_batch,
         samples=(
             sample((3, 4), (4, 5)),
             sample((4,), (4, 5)),
@@ -289,6 +379,7 @@ OPS = [
             lambda g, ans, a, b: _tensordot_vjp(1, g, a, b, _dot_axes(a, b)),
         ),
         nargs=2,
+        batch=_dot_batch,
         samples=(
             sample((4,), (4,)),
             sample((3, 4), (4,)),
@@ -308,6 +399,7 @@ OPS = [
         ),
         nargs=2,
         params={"axes": 2},
+        batch=_tensordot_batch,
         samples=(
             sample((2, 3, 4), (3, 4, 2)),
             sample((3, 4), (4, 5), axes=1),
@@ -326,6 +418,7 @@ OPS = [
         doc="einsum(subscripts, *operands): NumPy's einsum, differentiable in every operand. Takes explicit "
         "('ij,jk->ik') and implicit ('ij,jk') outputs, '...' broadcasting, repeated letters (diagonals) "
         "and NumPy's interleaved sublist form (einsum(a, [0, 1], b, [1, 2], [0, 2])).",
+        batch=_einsum_batch,
         samples=(
             sample("ij,jk->ik", (3, 4), (4, 5)),
             sample("bij,bjk->bik", (2, 3, 4), (2, 4, 3)),
@@ -353,6 +446,7 @@ OPS = [
         "trace",
         vjp=(_trace_vjp,),
         params={"offset": 0, "axis1": 0, "axis2": 1},
+        batch=_trace_batch,
         samples=DIAGONAL_SAMPLES,
     ),
     Op(
@@ -360,6 +454,7 @@ OPS = [
         "outer",
         vjp=(_outer_vjp_a, _outer_vjp_b),
         nargs=2,
+        batch=_outer_batch,
         samples=(sample((3,), (4,)), sample((2, 3), (4,)), sample((3,), ())),
     ),
 ]
