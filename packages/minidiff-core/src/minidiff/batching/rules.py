@@ -13,16 +13,20 @@ The helpers here cover the common kinds:
 - `elementwise`: broadcasting ops (`add`, `sin`, `where`): the batch stays in front;
 - `axis()`: ops with an `axis` parameter counted from the front (`sum`, `cumsum`, `sort`);
 - `leading(core)`: ops that already map over leading axes (`linalg.inv` on `(..., n, n)`);
-- `per_example`: a loop, for ops whose output shape depends on the values (`nonzero`).
+- `per_example`: a loop, for ops whose output shape depends on the values (`nonzero`);
+- `composite(rule, *operands)`: `rule` for a composite op, bound to its signature, on
+  plain Tensors even under nested vmaps.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 import numpy as np
 
 from minidiff.batching.apply import loop
+from minidiff.batching.tensor import bottom, expand, levels_of, rewrap
 from minidiff.factories import asarray
 from minidiff.optable import ops
 
@@ -97,8 +101,10 @@ def axis(name: str = "axis", *, none: str = "all") -> Rule:
         ndim = logical_ndim(x, True)
         value = params.get(name)
         if value is None and none == "flatten":
-            x = ops.reshape(x, (x.shape[0], -1))
-            return call(x, *rest, **{**params, name: 1})
+            out = call(ops.reshape(x, (x.shape[0], -1)), *rest, **{**params, name: 1})
+            if params.get("keepdims"):  # argmax(keepdims=True) keeps every axis of the example, as size 1
+                out = ops.reshape(out, (x.shape[0],) + (1,) * ndim)
+            return out
         return call(x, *rest, **{**params, name: shift_axes(value, ndim)})
 
     rule.__name__ = f"axis_{name}"
@@ -134,3 +140,80 @@ def per_example(call: Callable[..., Any], args: tuple, batched: tuple, params: d
     """A loop over the batch, for ops whose output shape depends on the values (`nonzero`)
     or that have no cheaper rule yet; unlike a missing rule, it gives no warning."""
     return loop(call, args, batched, params, batch_size(args, batched))
+
+
+# ------------------------------------------------------------------------- composite ops
+
+
+def composite(rule: Rule, *operands: str) -> Rule:
+    """`rule`, written as for any op (`operands` positional, every other argument a keyword),
+    as the rule of a composite op, whose caller may pass parameters positionally
+    (`md.sort(x, 0)`) and leaves out defaults. The call is bound to the composite's signature:
+    `rule` sees the named `operands` (their defaults when not given), the rest as keywords
+    with defaults filled in, and a `call` taking the operands positionally.
+
+    A composite that reads values on the host (sorting indices, a segment search) needs
+    plain Tensors: operands batched by outer `md.vmap`s too are merged into one batch axis
+    (outer levels first), `rule` runs once on that, and the result is split back.
+
+    >>> import minidiff as md
+    >>> md.vmap(lambda x: md.sort(x, 0))(md.Tensor([[[2.0], [1.0]], [[0.0], [3.0]]]))[:, :, 0]
+    minidiff.Tensor([[1., 2.],
+                     [0., 3.]])
+    """
+
+    def adapted(call: Callable[..., Any], args: tuple, batched: tuple, params: dict) -> Any:
+        signature = inspect.signature(call)
+        names = list(signature.parameters)
+        bound = signature.bind(*args, **params)
+        bound.apply_defaults()
+        given = dict(bound.arguments)
+        flags = dict(zip(names, batched))
+        if any(flag for name, flag in flags.items() if name not in operands):
+            # a batched value where the composite takes a parameter (a spacing given as `dx`):
+            # no rule knows what it means per example
+            return loop(call, args, batched, params, batch_size(args, batched), getattr(call, "__name__", ""))
+        values = tuple(given.pop(name) for name in operands)
+        mask = tuple(flags.get(name, False) for name in operands)
+
+        def by_name(*xs: Any, **keywords: Any) -> Any:
+            return call(**dict(zip(operands, xs)), **keywords)
+
+        values, mask, split = merge_levels(values, mask)
+        result = rule(by_name, values, mask, given)
+        if split is None:
+            return result
+        return tuple(split(r) for r in result) if isinstance(result, tuple) else split(result)
+
+    adapted.__name__ = f"composite_{getattr(rule, '__name__', 'rule')}"
+    return adapted
+
+
+def merge_levels(args: tuple, batched: tuple) -> tuple[tuple, tuple, Callable[[Any], Any] | None]:
+    """Operands where some are also batched by outer `md.vmap`s, as plain Tensors with every
+    batch axis merged into axis 0 (outer levels first, this level's last), the new batched
+    mask, and how to split a result (merged batch on axis 0) back into this level's batch on
+    axis 0 of a value batched at the outer levels; `split` is None when no operand has an
+    outer level (then nothing changes)."""
+    chain = tuple(sorted({level for a in args for level in levels_of(a)}, key=lambda level: level.id))
+    if not chain:
+        return args, batched, None
+    size = batch_size(args, batched)
+    outer = tuple(level.size for level in chain)
+    merged, mask = [], []
+    for a, b in zip(args, batched):
+        if not b and not levels_of(a):
+            merged.append(a)  # shared by every example at every level
+            mask.append(False)
+            continue
+        full = bottom(expand(a, chain))  # (*outer, [size,] *example)
+        if not b:
+            full = ops.expand_dims(full, axis=len(chain))
+            full = ops.broadcast_to(full, shape=(*outer, size, *full.shape[len(chain) + 1 :]))
+        merged.append(ops.reshape(full, (-1, *full.shape[len(chain) + 1 :])))
+        mask.append(True)
+
+    def split(result: Any) -> Any:
+        return rewrap(ops.reshape(result, (*outer, size, *result.shape[1:])), chain)
+
+    return tuple(merged), tuple(mask), split

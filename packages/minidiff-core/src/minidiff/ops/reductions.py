@@ -4,6 +4,8 @@ non-differentiable argmax, argmin, all, any.
 NumPy's names and semantics: `axis` is None (every axis), an int or a tuple (negatives
 allowed) and `keepdims` keeps the reduced axes as size 1. A rule first puts the reduced
 axes back into `g` (and `ans`) as size 1 (`_restore`), so they broadcast against `x`.
+Under `md.vmap` each op shifts its axes past the batch (`rules.axis`); `axis=None` means
+every axis of one example, or its flattened elements for `cumsum`, `argmax` and `argmin`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 import numpy as np
 
 import minidiff as md
+from minidiff.batching import rules
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._axes import kept_shape, normalize_axes, reduced_size
 
@@ -282,6 +285,7 @@ DIFFERENTIABLE = [
         vjp=(lambda g, ans, x, axis, keepdims, dtype: _restore(g, x, axis),),
         params=DTYPE_PARAMS,
         samples=(*REDUCTION_SAMPLES, *DTYPE_SAMPLES),
+        batch=rules.axis(),
     ),
     Op(
         "mean",
@@ -289,6 +293,7 @@ DIFFERENTIABLE = [
         vjp=(lambda g, ans, x, axis, keepdims: _restore(g, x, axis) / reduced_size(x.shape, axis),),
         params=AXIS_PARAMS,
         samples=REDUCTION_SAMPLES,
+        batch=rules.axis(),
     ),
     Op(
         "prod",
@@ -296,11 +301,12 @@ DIFFERENTIABLE = [
         vjp=(prod_vjp,),
         params=DTYPE_PARAMS,
         samples=(*REDUCTION_SAMPLES, *PROD_ZERO_SAMPLES, *DTYPE_SAMPLES),
+        batch=rules.axis(),
     ),
-    Op("max", "max", vjp=(extremum_vjp,), params=AXIS_PARAMS, samples=(*REDUCTION_SAMPLES, *TIE_SAMPLES)),
-    Op("min", "min", vjp=(extremum_vjp,), params=AXIS_PARAMS, samples=(*REDUCTION_SAMPLES, *TIE_SAMPLES)),
-    Op("var", _moment("var"), vjp=(var_vjp,), params=DDOF_PARAMS, samples=VAR_SAMPLES),
-    Op("std", _moment("std"), vjp=(std_vjp,), params=DDOF_PARAMS, samples=VAR_SAMPLES),
+    Op("max", "max", vjp=(extremum_vjp,), params=AXIS_PARAMS, samples=(*REDUCTION_SAMPLES, *TIE_SAMPLES), batch=rules.axis()),
+    Op("min", "min", vjp=(extremum_vjp,), params=AXIS_PARAMS, samples=(*REDUCTION_SAMPLES, *TIE_SAMPLES), batch=rules.axis()),
+    Op("var", _moment("var"), vjp=(var_vjp,), params=DDOF_PARAMS, samples=VAR_SAMPLES, batch=rules.axis()),
+    Op("std", _moment("std"), vjp=(std_vjp,), params=DDOF_PARAMS, samples=VAR_SAMPLES, batch=rules.axis()),
     Op(
         "logsumexp",
         _logsumexp,
@@ -309,16 +315,17 @@ DIFFERENTIABLE = [
         params=AXIS_PARAMS,
         samples=REDUCTION_SAMPLES,
         reference=logsumexp_reference,
+        batch=rules.axis(),
     ),
-    Op("cumsum", "cumsum", vjp=(cumsum_vjp,), params={"axis": None}, samples=CUMSUM_SAMPLES),
+    Op("cumsum", "cumsum", vjp=(cumsum_vjp,), params={"axis": None}, samples=CUMSUM_SAMPLES, batch=rules.axis(none="flatten")),
 ]
 
 # Integer- or boolean-valued: their outputs never allow grad.
 NON_DIFFERENTIABLE = [
-    Op("argmax", "argmax", params=AXIS_PARAMS, samples=ARG_SAMPLES),
-    Op("argmin", "argmin", params=AXIS_PARAMS, samples=ARG_SAMPLES),
-    Op("all", "all", params=AXIS_PARAMS, samples=LOGICAL_SAMPLES),
-    Op("any", "any", params=AXIS_PARAMS, samples=LOGICAL_SAMPLES),
+    Op("argmax", "argmax", params=AXIS_PARAMS, samples=ARG_SAMPLES, batch=rules.axis(none="flatten")),
+    Op("argmin", "argmin", params=AXIS_PARAMS, samples=ARG_SAMPLES, batch=rules.axis(none="flatten")),
+    Op("all", "all", params=AXIS_PARAMS, samples=LOGICAL_SAMPLES, batch=rules.axis()),
+    Op("any", "any", params=AXIS_PARAMS, samples=LOGICAL_SAMPLES, batch=rules.axis()),
 ]
 
 
