@@ -10,6 +10,10 @@ elements are ordered stably (the first in the input takes the first place), so e
 receives the cotangent of one output position, as torch.sort(stable=True) and
 jax.numpy.sort do. `partition` arranges its elements exactly as NumPy's `argpartition`
 does on the values, on every backend.
+
+Under `md.vmap` each runs once on the whole batch with its axis shifted past the batch
+(`axis=None` sorts each example's flattened elements): the indices come from the values,
+so the op cannot be built from batched parts.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import numpy as np
 
 import minidiff as md
+from minidiff.batching import rules
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._axes import normalize_axis
 from minidiff.ops._operands import as_tensor, to_host
@@ -85,6 +90,7 @@ OPS = [
             sample(_TIES, order=0),
             sample(_TIES, axis=0, order=0),
         ),
+        batch=rules.composite(rules.axis(none="flatten"), "a"),
     ),
     Op(
         "partition",
@@ -96,6 +102,7 @@ OPS = [
             sample((3, 4), 5, axis=None),
             sample(_TIES, 2, order=0),
         ),
+        batch=rules.composite(rules.axis(none="flatten"), "a"),
     ),
 ]
 
