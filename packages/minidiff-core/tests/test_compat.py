@@ -439,3 +439,15 @@ def test_draw_tensor_op_graph_draws_into_a_given_graph(monkeypatch):
     assert kind == "subgraph" and any(part[0] == "edge" for part in inner.parts)
     made = md.utils.draw_tensor_op_graph(md.exp(x), format="svg")
     assert made.kwargs == {"format": "svg"} and made.parts[0][0] == "subgraph"
+
+
+def test_enable_grad_and_detach_take_the_original_arguments():
+    x = md.Tensor([1.0, 2.0], allow_grad=True)
+    with md.enable_grad(False):
+        assert not (x * 2).allow_grad
+    with md.no_grad(), md.enable_grad(True):
+        assert (x * 2).allow_grad
+    leaf = (x * 2).detach(allow_grad=True)
+    assert leaf.is_leaf and leaf.allow_grad
+    md.sum(leaf * leaf).backward()
+    np.testing.assert_allclose(leaf.grad.numpy(), [4.0, 8.0])

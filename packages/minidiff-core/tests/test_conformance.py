@@ -51,9 +51,13 @@ class TestSpecial(OpPackSuite):
     op_pack = "special"
 
 
+class TestIndexingExtras(OpPackSuite):
+    op_pack = "indexing_extras"
+
+
 def test_every_builtin_family_is_covered_above():
     covered = {
         "creation", "elementwise", "reductions", "shape", "linear", "numpy_extras", "arrangement", "ordering",
-        "calculus", "statistics", "special",
+        "calculus", "statistics", "special", "indexing_extras",
     }
     assert {name.rsplit(".", 1)[-1] for name in plugins.DEFAULT_PLUGINS} == covered

@@ -207,12 +207,15 @@ def test_integer_and_boolean_answers_pass_with_grad(rng):
         (np.count_nonzero(x > 0), np.count_nonzero(a > 0)),
         (np.signbit(x), np.signbit(a)),
         (np.argpartition(x, 1, axis=None), np.argpartition(a, 1, axis=None)),
-        (np.isin(x, a[0]), np.isin(a, a[0])),
     ]
     for got, expected in checks:
         assert not isinstance(got, md.Tensor)
         np.testing.assert_array_equal(got, expected)
     assert np.allclose(x, a) and np.array_equal(x, a)
+    # md.isin answers np.isin: a bool Tensor that never allows grad
+    found = np.isin(x, a[0])
+    assert isinstance(found, md.Tensor) and not found.allow_grad
+    np.testing.assert_array_equal(found.numpy(), np.isin(a, a[0]))
     assert np.nonzero(x > 0)[0].tolist() == np.nonzero(a > 0)[0].tolist()
 
 

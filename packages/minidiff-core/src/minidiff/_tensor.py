@@ -245,11 +245,20 @@ class Tensor:
 
         return array_function(func, types, args, kwargs)
 
-    def detach(self) -> Tensor:
-        """The same values (the same memory), cut from the graph and not allowing grad."""
+    def detach(self, allow_grad: bool = False) -> Tensor:
+        """The same values (the same memory), cut from the graph: a new leaf, that allows grad
+        only with `allow_grad=True` (the original minidiff's keyword).
+
+        >>> import minidiff as md
+        >>> y = md.Tensor([1.0], allow_grad=True) * 2
+        >>> y.detach().allow_grad, y.detach(allow_grad=True).is_leaf
+        (False, True)
+        """
         detached = make_tensor(self.data, self.backend, None)
         detached._base = _owner(self)
         detached._version = self._version  # one buffer, one version counter
+        if allow_grad:
+            detached._set_allow_grad(True, dtype_given=True)
         return detached
 
     def to(self, backend: str) -> Tensor:

@@ -47,8 +47,9 @@ def no_grad() -> Iterator[None]:
 
 
 @contextmanager
-def enable_grad() -> Iterator[None]:
-    """Record the graph inside the block even within `no_grad`.
+def enable_grad(enabled: bool = True) -> Iterator[None]:
+    """Record the graph inside the block even within `no_grad` (`enable_grad(False)` is
+    `no_grad()`, as the original minidiff's `enable_grad(flag)` was).
 
     >>> import minidiff as md
     >>> x = md.Tensor([1.0], allow_grad=True)
@@ -56,7 +57,7 @@ def enable_grad() -> Iterator[None]:
     ...     (x * 2).allow_grad
     True
     """
-    token = grad_enabled.set(True)
+    token = grad_enabled.set(bool(enabled))
     try:
         yield
     finally:
