@@ -11,6 +11,10 @@ gradient takes there and what PyTorch (2.13) and JAX (0.10) do.
 Forwards use the backend's own function where its namespace has one (NumPy has all of
 NumPy's), and otherwise the same function built from `where`, `exp` and friends, so the
 ops run on MLX too.
+
+Under `md.vmap` the elementwise ones broadcast with the batch in front
+(`rules.elementwise`), and `softmax`/`log_softmax` shift their axes past it (`axis=None`:
+every element of one example); `true_divide` batches through `divide`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 import numpy as np
 
 import minidiff as md
+from minidiff.batching import rules
 from minidiff.extend import Op, Sample, hookimpl, sample
 
 __all__ = ["OPS"]
@@ -304,6 +309,7 @@ OPS = [
             sample(()),
             sample(np.array([0.0, 0.05, -0.1, 0.1, 0.1001, 1.0, -1.5, 2.5])),  # 0 and the series' edge
         ),
+        batch=rules.elementwise,
     ),
     Op(
         "logaddexp2",
@@ -311,6 +317,7 @@ OPS = [
         vjp=(lambda g, ans, x, y: g * md.exp2(x - ans), lambda g, ans, x, y: g * md.exp2(y - ans)),
         nargs=2,
         samples=(*_binary_samples(), sample((3, 4), (3, 4), domain=(-900.0, 900.0), order=0)),
+        batch=rules.elementwise,
     ),
     # NaN is ignored: the gradient goes to the number. Ties split g evenly, as md.maximum
     # does (and as PyTorch's and JAX's maximum do; their fmax give it all to x, PyTorch, or
@@ -324,6 +331,7 @@ OPS = [
         ),
         nargs=2,
         samples=(*_binary_samples(), sample(*_WITH_NANS), sample(np.array([1.0, 2.0]), np.array([1.0, 2.0]), order=0)),
+        batch=rules.elementwise,
     ),
     Op(
         "fmin",
@@ -334,6 +342,7 @@ OPS = [
         ),
         nargs=2,
         samples=(*_binary_samples(), sample(*_WITH_NANS)),
+        batch=rules.elementwise,
     ),
     # A replaced value (NaN, ±inf) takes no gradient, as in PyTorch and JAX.
     Op(
@@ -349,6 +358,7 @@ OPS = [
             # finite differences of the other elements
             sample(np.array([np.nan, np.inf, -np.inf, 0.5]), nan=-1.0, posinf=9.0, neginf=-9.0),
         ),
+        batch=rules.elementwise,
     ),
     # Piecewise constant in x1, so 0 there (also at x1 = 0, where it jumps); x2 is the value
     # at x1 = 0 and gets g exactly there. As JAX; PyTorch has no derivative for heaviside.
@@ -362,6 +372,7 @@ OPS = [
             sample(np.array([[-2, 0, 3, 0], [0, 1, -1, 0]]), (2, 4)),  # integer x1: its zeros pick x2
             sample(np.array([-1.5, 0.0, 2.0]), 0.5, order=0),
         ),
+        batch=rules.elementwise,
     ),
     # |x1| with x2's sign: d/dx1 = sign(x1) sign(x2) = sign(x1) sign(ans), 0 at x1 = 0 (md.abs's choice, and
     # PyTorch's; JAX gives ±1 there, the sign of x2). x2 only contributes a sign: 0.
@@ -375,6 +386,7 @@ OPS = [
             # signed zeros in x2 (forward only: x2 = ±0 is where its sign, so the output, jumps)
             sample(np.array([1.5, -2.0, 0.5, -0.25]), np.array([-1.0, 2.0, -0.0, 0.0]), order=0),
         ),
+        batch=rules.elementwise,
     ),
     Op(
         "true_divide",
@@ -396,6 +408,7 @@ OPS = [
             sample((3, 4), 2, domain=(-2.0, 2.0)),
             sample((3, 4), 0.5, domain=POSITIVE),
         ),
+        batch=rules.elementwise,
     ),
     # x1 * 2**x2 is linear in x1, so the rule is ldexp itself; x2 holds integers. (PyTorch
     # gets 0 for negative x2, rounding 2**x2 as an integer; JAX gets 1 at x1 = 0.)
@@ -410,6 +423,7 @@ OPS = [
             sample((3, 4), 4),
             sample(np.array([0.0, -0.0, 1.5]), np.array([3, 3, -1])),
         ),
+        batch=rules.elementwise,
     ),
     Op(
         "erf",
@@ -419,6 +433,7 @@ OPS = [
         samples=(sample((3, 4)), sample(()), sample((3, 4), domain=(-6.0, 6.0)), sample((40,), domain=(-30.0, 30.0), order=0)),
         doc="erf(x): the error function 2/√π ∫₀ˣ exp(-t²) dt, elementwise, from W. J. Cody's rational "
         "approximations (within 4 ulps of math.erf on [-27, 27]). Its gradient is 2/√π exp(-x²).",
+        batch=rules.elementwise,
     ),
     Op(
         "erfc",
@@ -429,6 +444,7 @@ OPS = [
         doc="erfc(x) = 1 - erf(x), accurate also where it is tiny (relative error within 7 ulps of "
         "math.erfc up to x = 26, where it underflows; W. J. Cody's rational approximations). Its "
         "gradient is -2/√π exp(-x²).",
+        batch=rules.elementwise,
     ),
     Op(
         "sigmoid",
@@ -439,6 +455,7 @@ OPS = [
         samples=(sample((3, 4)), sample(()), sample((3, 4), domain=(-40.0, 40.0)), sample((3, 4), domain=(-800.0, 800.0), order=0)),
         doc="sigmoid(x) = 1 / (1 + exp(-x)), the logistic function, without overflow for any x. "
         "Its gradient is sigmoid(x) sigmoid(-x).",
+        batch=rules.elementwise,
     ),
     # relu'(0) = 0, as PyTorch and JAX.
     Op(
@@ -449,6 +466,7 @@ OPS = [
         samples=(sample((3, 4)), sample(()), sample(np.array([-1.0, 0.0, 2.0]), order=0)),
         doc="relu(x) = max(x, 0). Its gradient is 1 where x > 0 and 0 elsewhere, also at x = 0 "
         "(as PyTorch and JAX).",
+        batch=rules.elementwise,
     ),
     Op(
         "softmax",
@@ -460,6 +478,7 @@ OPS = [
         doc="softmax(x, axis=-1) = exp(x) / sum(exp(x), axis), computed from x minus its maximum so that "
         "nothing overflows. axis is an int, a tuple or None (all elements). The default is the last axis, "
         "as jax.nn.softmax; scipy.special.softmax defaults to axis=None and torch.softmax requires dim.",
+        batch=rules.axis(),
     ),
     Op(
         "log_softmax",
@@ -471,6 +490,7 @@ OPS = [
         doc="log_softmax(x, axis=-1) = x - logsumexp(x, axis), stable for any x. axis is an int, a tuple or "
         "None (all elements); the default is the last axis, as jax.nn.log_softmax (scipy.special's defaults "
         "to None, torch's requires dim).",
+        batch=rules.axis(),
     ),
 ]
 
