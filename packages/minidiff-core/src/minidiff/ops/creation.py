@@ -6,7 +6,8 @@ public functions add the keywords `backend=` and `allow_grad=` (or `requires_gra
 `md.zeros((2, 3), requires_grad=True)`. The forwards are named after their op, so a bad
 call's error names the public function (`zeros() got an unexpected keyword argument`).
 The `*_like` forms take a tensor operand, but their output depends on its shape and dtype
-only, so they are non-differentiable: the result is a constant.
+only, so they are non-differentiable: the result is a constant. Under `md.vmap` they make
+the whole batch at once (the creation ops proper take no operand, so nothing to batch).
 
 `empty` and `empty_like` return zeros: a tensor whose values depend on stale memory would
 make results irreproducible, and zeros cost the same.
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from minidiff.batching import rules
 from minidiff.extend import Op, hookimpl, sample
 
 
@@ -85,6 +87,17 @@ def _linspace(xp, start, stop, num=50, endpoint=True, retstep=False, dtype=None)
 @_named
 def _eye(xp, N, M=None, k=0, dtype=None):
     return xp.eye(N, M, k=k, dtype=dtype)
+
+
+def _full_like_batch(call, args, batched, params):
+    # numpy.full_like broadcasts the fill into x's shape: a fill given per example goes in
+    # front (as a batch of x does), and a shared x is copied for each example's fill.
+    x, fill = args
+    if not batched[0]:
+        x = rules.to_batched(x, rules.batch_size(args, batched))
+    if batched[1]:
+        fill = rules.pad_to(fill, x.ndim - 1)
+    return call(x, fill, **params)
 
 
 OPS = [
@@ -159,14 +172,20 @@ OPS = [
         samples=(sample(3), sample(3, 4, k=1), sample(4, 2, k=-1), sample(2, dtype=np.int64), sample(2, 3, 0, "float32")),
     ),
     # Non-differentiable: the output depends only on the operand's shape and dtype.
-    Op("zeros_like", "zeros_like", params={"dtype": None}, samples=LIKE_SAMPLES),
-    Op("ones_like", "ones_like", params={"dtype": None}, samples=LIKE_SAMPLES),
+    Op("zeros_like", "zeros_like", params={"dtype": None}, samples=LIKE_SAMPLES, batch=rules.elementwise),
+    Op("ones_like", "ones_like", params={"dtype": None}, samples=LIKE_SAMPLES, batch=rules.elementwise),
     Op(
         "full_like",
         "full_like",
         nargs=2,
         params={"dtype": None},
-        samples=(sample((2, 3), 1.5), sample((2, 3), 2, dtype=np.int32), sample((3,), 0.25, dtype=np.float32)),
+        samples=(
+            sample((2, 3), 1.5),
+            sample((2, 3), 2, dtype=np.int32),
+            sample((3,), 0.25, dtype=np.float32),
+            sample((2, 3), np.array([0.5, -1.0, 2.0])),  # a fill array, broadcast into x's shape
+        ),
+        batch=_full_like_batch,
     ),
     Op(
         "empty_like",
@@ -175,6 +194,7 @@ OPS = [
         samples=LIKE_SAMPLES,
         reference=lambda x, dtype=None: np.zeros_like(x, dtype=dtype),
         doc="A tensor of `x`'s shape and dtype whose values do not matter; minidiff fills it with zeros.",
+        batch=rules.elementwise,
     ),
 ]
 
