@@ -39,12 +39,14 @@ def test_run_passes_arguments_to_every_benchmark_and_sums_them_up(tmp_path: Path
     everything = tmp_path / "all.json"
     done = run("run.py", "--repeats", "1", "--warmup", "0", "--size", "small", "--json", str(everything))
     assert done.returncode == 0, done.stderr
-    for script in ("overhead.py", "mlp.py", "elementwise.py", "deep_chain.py", "import_time.py"):
+    for script in ("overhead.py", "mlp.py", "elementwise.py", "deep_chain.py", "import_time.py", "hessian.py",
+                   "per_example.py"):
         assert f"=== {script} ===" in done.stdout
     assert "Median of 1 runs after 0 warmup runs" in done.stdout
     summary = done.stdout.split("=== summary ===")[1]
     assert re.search(r"^workload\s+measure\s+minidiff\s+PyTorch\s+autograd\s+NumPy floor", summary, re.MULTILINE)
-    for workload in ("W1 per-op overhead", "W2 MLP", "W3 elementwise chain", "W5 Gaussian NLL", "W6 deep chain", "import"):
+    for workload in ("W1 per-op overhead", "W2 MLP", "W3 elementwise chain", "W4 Rosenbrock Hessian",
+                     "W5 Gaussian NLL", "W6 deep chain", "W8 per-example grads", "import"):
         assert re.search(rf"^{workload}", summary, re.MULTILINE), summary
     assert "no summary from" not in summary
     written = json.loads(everything.read_text())["scripts"]
@@ -120,12 +122,15 @@ def test_hessian_prints_both_sizes_and_checks_every_library(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     # The two timed columns are the Hessian at the two sizes.
     assert re.search(r"^library\s+version\s+n=5 ms\s+n=12 ms\s", done.stdout, re.MULTILINE), done.stdout
-    for row in (r"numpy \(closed form\)", r"minidiff \(vectorized=True\)", r"minidiff \(row by row\)"):
+    # The default md.hessian's row names the ops that ran once per example, if any: "(md.hessian; loops: ...)".
+    for row in (r"numpy \(closed form\)", r"minidiff \(md\.hessian[;)].*?", r"minidiff \(vectorized=False\)"):
         assert re.search(rf"^{row}\s+\S+\s+[\d.]+\s+[\d.]+\s", done.stdout, re.MULTILINE), done.stdout
     written = json.loads(results.read_text())
-    by_library = {result["library"]: result for result in written["results"]}
-    for library in ("minidiff (vectorized=True)", "minidiff (row by row)"):
-        assert by_library[library]["fwd_ms"] > 0 and by_library[library]["fwd_bwd_ms"] > 0
+    by_key = dict(zip(("numpy", "minidiff", "minidiff-rows"), written["results"]))
+    assert by_key["minidiff"]["library"].startswith("minidiff (md.hessian"), by_key
+    assert by_key["minidiff-rows"]["library"] == "minidiff (vectorized=False)", by_key
+    for key in ("minidiff", "minidiff-rows"):
+        assert by_key[key]["fwd_ms"] > 0 and by_key[key]["fwd_bwd_ms"] > 0
     assert written["config"]["sizes"] == [5, 12]
     workloads = [row["workload"] for row in written["summary"]]
     assert workloads == ["W4 Rosenbrock Hessian, n=5", "W4 Rosenbrock Hessian, n=12"]
@@ -143,3 +148,48 @@ def test_variadic_prints_time_per_input_and_checks_every_gradient(tmp_path: Path
     minidiff = next(result for result in written["results"] if result["library"] == "minidiff")
     assert minidiff["fwd_bwd_us_per_input"] > 0  # its value and every input's gradient passed the check
     assert written["summary"][0]["workload"].startswith("W7 concatenate+stack")
+
+
+def test_per_example_checks_every_gradient_and_sums_up_against_torch_func(tmp_path: Path) -> None:
+    results = tmp_path / "per_example.json"
+    done = run("per_example.py", *SMALL, "--json", str(results))
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^library\s+version\s+losses ms\s+grads ms\s+peak MB\s", done.stdout, re.MULTILINE), done.stdout
+    # The md.vmap row names the ops that ran once per example, if any: "(md.vmap; loops: ...)".
+    for row in (r"numpy \(by hand\)", r"minidiff \(md\.vmap[;)].*?", r"minidiff \(Python loop\)"):
+        assert re.search(rf"^{row}\s+\S+(\s+[\d.]+){{3}}\s", done.stdout, re.MULTILINE), done.stdout
+    written = json.loads(results.read_text())
+    # Every row that ran passed the check of every example's loss and gradients against the floor.
+    by_key = dict(zip(("numpy", "minidiff", "minidiff-loop", "torch"), written["results"]))
+    for key in ("numpy", "minidiff", "minidiff-loop"):
+        assert "error" not in by_key[key] and "skipped" not in by_key[key], by_key[key]
+        assert by_key[key]["fwd_ms"] > 0 and by_key[key]["fwd_bwd_ms"] > 0 and by_key[key]["peak_mb"] > 0
+    assert written["config"]["batch"] == 16 and written["config"]["widths"] == [64, 32, 32, 10]
+    grads, peak = written["summary"]
+    assert grads["workload"] == peak["workload"] == "W8 per-example grads 64-32-32-10"
+    assert (grads["measure"], grads["against"], grads["target"]) == ("grads ms", "torch", 1.2)
+    assert (peak["measure"], peak["target"]) == ("peak MB", None)
+    assert grads["values"]["minidiff"] == by_key["minidiff"]["fwd_bwd_ms"]
+
+
+def test_per_example_floor_matches_the_batch_gradient_and_the_check_catches_a_wrong_gradient() -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import per_example
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    import numpy as np
+
+    net = per_example.SIZES["small"]
+    # numpy_reference checks the floor's per-example gradients against mlp.py's batch backward (their mean).
+    losses, grads = per_example.numpy_reference(net)
+    assert losses.shape == (16,) and [g.shape[0] for g in grads] == [16] * 6
+    check = per_example.make_suite("small").check
+    float32 = [g.astype(np.float32) for g in grads]
+    check("floor", losses.astype(np.float32), float32)
+    wrong = [g.copy() for g in float32]
+    wrong[2][3] += 0.1 * np.abs(wrong[2]).max()  # one example's w2 gradient is off
+    with pytest.raises(AssertionError, match="gradient 2"):
+        check("wrong", losses.astype(np.float32), wrong)
+    with pytest.raises(AssertionError, match="float32"):
+        check("float64", losses, float32)
