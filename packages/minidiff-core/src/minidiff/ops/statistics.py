@@ -27,6 +27,13 @@ PyTorch and JAX:
   prefix names (torch.cummax takes the latest tied element, jax.lax.cummax a mix of both).
 - `cumprod` with zeros is exact at every order (first and second derivatives agree with
   torch.cumprod's).
+
+Under `md.vmap` each op runs once on the whole batch with its axes shifted past it
+(`axis=None`: every axis of one example); the composites read values on the host (NaN
+masks, sorting places, running extrema), so they take the batch whole rather than through
+their parts (`rules.composite`). A `q` per example takes each example's quantiles at its
+own places, and `average`'s weights in any of NumPy's forms become weights of the batch's
+full shape.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from typing import Any
 import numpy as np
 
 import minidiff as md
+from minidiff.batching import rules
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._operands import as_tensor, to_host
 from minidiff.ops._axes import kept_shape, normalize_axes, normalize_axis, reduced_size
@@ -237,51 +245,113 @@ def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input:
     minidiff.Tensor(1.75)
     """
     _no_out("quantile", out)
+    method = _method(method, weights, interpolation)
+    x = _float(as_tensor(a))
+    return _quantile(x, q, _q_values(q), normalize_axes(axis, x.ndim), method, keepdims)
+
+
+def _method(method: str, weights: Any, interpolation: Any) -> str:
     if interpolation is not None:
         method = interpolation
     if method not in _METHODS:
         raise ValueError(f"quantile: minidiff supports the methods {_METHODS}, got method={method!r}")
     if weights is not None:
         raise NotImplementedError("quantile: weights= is not supported in minidiff")
-    x = _float(as_tensor(a))
+    return method
+
+
+def _q_values(q: Any) -> np.ndarray:
+    """`q` on the host, checked: real numbers in [0, 1]."""
     q_values = to_host(q)
     if q_values.dtype.kind not in "iuf":
         raise TypeError(f"quantile: q must be real numbers, got dtype {q_values.dtype}")
     if np.any(q_values < 0) or np.any(q_values > 1) or np.any(np.isnan(q_values)):
         raise ValueError("quantile: quantiles must be in the range [0, 1]")
+    return q_values
+
+
+def _quantile(x: Tensor, q: Any, q_values: np.ndarray, axes: tuple[int, ...], method: str, keepdims: bool,
+              shared: int = 0) -> Tensor:
+    """The quantiles of `x` over `axes` (sorted non-negative ints). The first `shared` axes
+    of `q` are the first axes of `x` (kept ones): a batch of examples, each with its own
+    quantiles (`md.vmap`), which stay in front of the result, before `q`'s own axes."""
     dtype = np.result_type(x.dtype, q if isinstance(q, (int, float)) else q_values.dtype)
-    axes = normalize_axes(axis, x.ndim)
     kept = tuple(d for d in range(x.ndim) if d not in axes)
     # the reduced axes moved last and merged into one of length n
     moved = md.transpose(x, kept + axes) if x.ndim else x
     moved = md.reshape(moved, tuple(x.shape[d] for d in kept) + (-1,))
     n = moved.shape[-1]
     if n == 0:
-        raise IndexError(f"quantile: cannot take a quantile of an empty reduction (shape {x.shape}, axis {axis})")
+        raise IndexError(f"quantile: cannot take a quantile of an empty reduction (shape {x.shape}, axis {axes})")
     ordered = md.sort(moved, axis=-1)
+    own = q_values.ndim - shared  # q's own axes, which go after the kept axes of x for now
+
+    def aligned(values: Any) -> Any:
+        """Values of q's shape laid out to broadcast against [*kept, *q's own axes]."""
+        shape = q_values.shape[:shared] + (1,) * (len(kept) - shared) + q_values.shape[shared:]
+        return md.reshape(values, shape) if isinstance(values, Tensor) else np.reshape(values, shape)
+
     position = (n - 1) * q_values.astype(np.float64)
     below = np.clip(np.floor(position), 0, n - 1).astype(np.intp)
     above = np.minimum(below + 1, n - 1)
-    low, high = ordered[..., below], ordered[..., above]  # [..., *q.shape]
+    low, high = _gather(ordered, below, shared), _gather(ordered, above, shared)  # [*kept, *q's own axes]
     if method == "linear":
         if isinstance(q, Tensor):
-            weight = (n - 1) * md.astype(q, dtype=dtype) - below.astype(dtype)
+            weight = aligned((n - 1) * md.astype(q, dtype=dtype) - below.astype(dtype))
         else:
-            weight = _constant(position - below, x, dtype=dtype)
+            weight = _constant(aligned(position - below), x, dtype=dtype)
         # NumPy's _lerp: from the nearer end, so that weight 1 gives `high` exactly
         step = high - low
         value = md.where(weight >= 0.5, high - step * (1 - weight), low + step * weight)
     else:
-        weight = _constant(_upper_weight(method, position, below), x, dtype=dtype)
+        weight = _constant(aligned(_upper_weight(method, position, below)), x, dtype=dtype)
         value = low + (high - low) * weight
     # NumPy's quantile of a slice holding a NaN is NaN
     xp = x.backend.xp
     has_nan = xp.any(xp.isnan(moved.data), axis=-1)
-    value = md.where(xp.reshape(has_nan, tuple(has_nan.shape) + (1,) * q_values.ndim), math.nan, value)
-    value = md.moveaxis(value, tuple(range(len(kept), value.ndim)), tuple(range(q_values.ndim))) if q_values.ndim else value
+    value = md.where(xp.reshape(has_nan, tuple(has_nan.shape) + (1,) * own), math.nan, value)
+    if own:  # q's own axes in front (after the shared ones)
+        value = md.moveaxis(value, tuple(range(len(kept), value.ndim)), tuple(range(shared, shared + own)))
     if keepdims:
-        value = md.reshape(value, q_values.shape + kept_shape(x.shape, axis))
+        value = md.reshape(value, q_values.shape + kept_shape(x.shape, axes)[shared:])
     return value if value.dtype == dtype else md.astype(value, dtype=dtype)
+
+
+def _gather(ordered: Tensor, index: np.ndarray, shared: int) -> Tensor:
+    """`ordered[..., index]` ([*leading, *index.shape]); with `shared`, the first `shared`
+    axes of `index` are those of `ordered`, so each example takes its own places."""
+    if not shared:
+        return ordered[..., index]
+    leading = ordered.shape[:-1]
+    own = index.shape[shared:]
+    flat = index.reshape(index.shape[:shared] + (1,) * (len(leading) - shared) + (-1,))
+    flat = np.broadcast_to(flat, leading + flat.shape[-1:])
+    return md.reshape(md.take_along_axis(ordered, flat, axis=-1), leading + own)
+
+
+def _quantile_rule(scale: float) -> Any:
+    """The batching rule of quantile (`scale` 1) and percentile (100): one call on the batch,
+    whose axis is then moved behind `q`'s; with a `q` per example too, each example's
+    quantiles taken at its own places."""
+
+    def rule(call: Any, args: tuple, batched: tuple, params: dict) -> Any:
+        x, q = args
+        if not batched[0]:  # a shared `a`: the batch of q leads the result already
+            return call(x, q, **params)
+        axes = rules.shift_axes(params["axis"], x.ndim - 1)
+        if not batched[1]:
+            out = call(x, q, **{**params, "axis": axes})
+            return md.moveaxis(out, q.ndim if hasattr(q, "ndim") else np.ndim(q), 0)
+        _no_out("quantile", params["out"])
+        method = _method(params["method"], params["weights"], params["interpolation"])
+        if scale != 1 and (np.any(to_host(q) < 0) or np.any(to_host(q) > scale)):
+            raise ValueError("percentile: percentiles must be in the range [0, 100]")
+        q = q / scale if scale != 1 else q
+        axes = axes if isinstance(axes, tuple) else (axes,)
+        return _quantile(_float(x), q, _q_values(q), tuple(sorted(axes)), method, params["keepdims"], shared=1)
+
+    rule.__name__ = "percentile_rule" if scale != 1 else "quantile_rule"
+    return rule
 
 
 def percentile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
@@ -326,17 +396,7 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
         scale = _constant(np.full(avg.shape, x.size / max(avg.size, 1)), x, dtype=x.data.dtype)
         return (avg, scale) if returned else avg
     w = weights if isinstance(weights, Tensor) else Tensor(np.asarray(weights), backend=x.backend.name)
-    if w.shape != x.shape:
-        if axis is None:
-            raise TypeError("average: axis must be specified when shapes of a and weights differ")
-        axes = tuple(normalize_axis(ax, x.ndim) for ax in ((axis,) if isinstance(axis, int) else axis))
-        if w.shape != tuple(x.shape[ax] for ax in axes):
-            raise ValueError(
-                f"average: shape of weights {w.shape} must be consistent with shape of a {x.shape} along the "
-                f"specified axis {axis}"
-            )
-        w = md.transpose(w, tuple(np.argsort(axes))) if len(axes) > 1 else w  # NumPy's order of the axes
-        w = md.reshape(w, tuple(n if d in axes else 1 for d, n in enumerate(x.shape)))
+    w = _weights_along(w, x.shape, axis)
     if w.dtype.kind not in "fc":
         w = md.astype(w, dtype=np.float64)
     scale = md.sum(md.broadcast_to(w, x.shape), axis=axis, keepdims=keepdims)
@@ -344,6 +404,48 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
         raise ZeroDivisionError("average: weights sum to zero, can't be normalized")
     avg = md.sum(x * w, axis=axis, keepdims=keepdims) / scale
     return (avg, md.broadcast_to(scale, avg.shape)) if returned else avg
+
+
+def _weights_along(w: Tensor, shape: tuple[int, ...], axis: Any, shared: int = 0) -> Tensor:
+    """`numpy.average`'s weights as they broadcast against `a` of `shape`: unchanged when they
+    have its shape, else laid out along `axis` (one weight per element of the axes averaged).
+    The first `shared` axes of `w` are a batch (`md.vmap`) that leads both `w` and `shape`."""
+    if w.shape[shared:] == shape[shared:]:
+        return w
+    if axis is None:
+        raise TypeError("average: axis must be specified when shapes of a and weights differ")
+    ndim = len(shape) - shared
+    axes = tuple(normalize_axis(ax, ndim) for ax in ((axis,) if isinstance(axis, int) else axis))
+    if w.shape[shared:] != tuple(shape[shared + ax] for ax in axes):
+        raise ValueError(
+            f"average: shape of weights {w.shape[shared:]} must be consistent with shape of a {shape[shared:]} "
+            f"along the specified axis {axis}"
+        )
+    if len(axes) > 1:  # NumPy's order of the axes
+        w = md.transpose(w, tuple(range(shared)) + tuple(shared + int(d) for d in np.argsort(axes)))
+    return md.reshape(w, w.shape[:shared] + tuple(n if d in axes else 1 for d, n in enumerate(shape[shared:])))
+
+
+def _average_batch(call: Any, args: tuple, batched: tuple, params: dict) -> Any:
+    # Weights in any of NumPy's forms become weights of the batch's full shape, so the one
+    # call needs no axis bookkeeping for them.
+    x, w = args
+    size = rules.batch_size(args, batched)
+    like = x if batched[0] else w
+    x = x if batched[0] else rules.to_batched(_on_backend(x, like), size)
+    axis = rules.shift_axes(params["axis"], x.ndim - 1)
+    if w is not None:
+        if batched[1]:
+            w = _weights_along(w, x.shape, params["axis"], shared=1)
+        else:
+            w = md.expand_dims(_weights_along(_on_backend(w, like), x.shape[1:], params["axis"]), axis=0)
+        w = md.broadcast_to(w, x.shape)
+    return call(x, w, **{**params, "axis": axis})
+
+
+def _on_backend(value: Any, like: Any) -> Any:
+    """A host value (array, list, number) as a Tensor on `like`'s backend."""
+    return value if hasattr(value, "backend") else Tensor(np.asarray(value), backend=like.backend.name)
 
 
 def _average_reference(a: Any, *args: Any, **kwargs: Any) -> Any:
@@ -395,6 +497,9 @@ _AXES = (
     sample((2, 3, 4), axis=(0, 2)),
 )
 
+# the reductions among the composites: one call on the batch, their axes shifted past it
+_REDUCTION = rules.composite(rules.axis(), "a")
+
 OPS = [
     Op(
         "cumprod",
@@ -410,6 +515,7 @@ OPS = [
             sample(_ZEROS, axis=0),
             sample(_ZEROS),
         ),
+        batch=rules.axis(none="flatten"),
     ),
     Op(
         "nansum",
@@ -421,11 +527,13 @@ OPS = [
             sample(_SOME_NANS, axis=0, initial=1.5),
             sample((3, 4), axis=1, where=_MASK),
         ),
+        batch=_REDUCTION,
     ),
     Op(
         "nanmean",
         composite=nanmean,
         samples=(*_AXES, sample(_SOME_NANS), sample(_SOME_NANS, axis=0), sample((3, 4), axis=1, where=_MASK)),
+        batch=_REDUCTION,
     ),
     Op(
         "nanmax",
@@ -439,6 +547,7 @@ OPS = [
             sample(_WITH_NANS, axis=1, order=0),  # an all-NaN row: NaN
             sample(_TIES, axis=1, order=0),
         ),
+        batch=_REDUCTION,
     ),
     Op(
         "nanmin",
@@ -450,8 +559,9 @@ OPS = [
             sample(_WITH_NANS, axis=1, order=0),
             sample(_TIES, axis=0, order=0),
         ),
+        batch=_REDUCTION,
     ),
-    Op("ptp", composite=ptp, samples=(*_AXES, sample(_TIES, axis=1, order=0))),
+    Op("ptp", composite=ptp, samples=(*_AXES, sample(_TIES, axis=1, order=0)), batch=_REDUCTION),
     Op(
         "quantile",
         composite=quantile,
@@ -468,11 +578,13 @@ OPS = [
             sample(_SOME_NANS, 0.5, axis=1, order=0),
             sample((4,), 1.0, order=0),
         ),
+        batch=rules.composite(_quantile_rule(1), "a", "q"),
     ),
     Op(
         "percentile",
         composite=percentile,
         samples=(sample((7,), 30.0), sample((3, 5), np.array([10.0, 45.0, 90.0]), axis=1), sample((3, 4), 75, axis=0)),
+        batch=rules.composite(_quantile_rule(100), "a", "q"),
     ),
     Op(
         "median",
@@ -485,6 +597,7 @@ OPS = [
             sample(_TIES, axis=1, order=0),
             sample(_SOME_NANS, axis=0, order=0),
         ),
+        batch=_REDUCTION,
     ),
     Op(
         "average",
@@ -499,6 +612,7 @@ OPS = [
             sample((3, 4), 0, (3,), True, domain=(0.5, 2.0)),
             sample((3, 4), axis=1, returned=True, keepdims=True),
         ),
+        batch=rules.composite(_average_batch, "a", "weights"),
     ),
     Op(
         "cummax",
@@ -507,6 +621,7 @@ OPS = [
         reference=lambda a, axis=0: np.maximum.accumulate(a, axis=axis),
         samples=(sample((6,)), sample((3, 4), axis=1), sample((2, 3, 4), axis=-2), sample(_TIES, axis=1, order=0),
                  sample(_SOME_NANS, axis=1, order=0)),
+        batch=_REDUCTION,
     ),
     Op(
         "cummin",
@@ -514,6 +629,7 @@ OPS = [
         public=False,
         reference=lambda a, axis=0: np.minimum.accumulate(a, axis=axis),
         samples=(sample((6,)), sample((3, 4), axis=0), sample(_TIES, axis=1, order=0), sample(_SOME_NANS, axis=0, order=0)),
+        batch=_REDUCTION,
     ),
 ]
 
