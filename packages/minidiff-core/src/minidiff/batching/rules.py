@@ -15,7 +15,7 @@ The helpers here cover the common kinds:
 - `leading(core)`: ops that already map over leading axes (`linalg.inv` on `(..., n, n)`);
 - `per_example`: a loop, for ops whose output shape depends on the values (`nonzero`);
 - `composite(rule, *operands)`: `rule` for a composite op, bound to its signature, on
-  plain Tensors even under nested vmaps.
+  plain Tensors even under nested vmaps (`plain(rule)` for that part alone).
 """
 
 from __future__ import annotations
@@ -153,8 +153,7 @@ def composite(rule: Rule, *operands: str) -> Rule:
     with defaults filled in, and a `call` taking the operands positionally.
 
     A composite that reads values on the host (sorting indices, a segment search) needs
-    plain Tensors: operands batched by outer `md.vmap`s too are merged into one batch axis
-    (outer levels first), `rule` runs once on that, and the result is split back.
+    plain Tensors, so `rule` runs on them (`plain`), also under nested `md.vmap`s.
 
     >>> import minidiff as md
     >>> md.vmap(lambda x: md.sort(x, 0))(md.Tensor([[[2.0], [1.0]], [[0.0], [3.0]]]))[:, :, 0]
@@ -179,14 +178,27 @@ def composite(rule: Rule, *operands: str) -> Rule:
         def by_name(*xs: Any, **keywords: Any) -> Any:
             return call(**dict(zip(operands, xs)), **keywords)
 
-        values, mask, split = merge_levels(values, mask)
-        result = rule(by_name, values, mask, given)
+        return on_plain(by_name, values, mask, given)
+
+    on_plain = plain(rule)
+    adapted.__name__ = f"composite_{getattr(rule, '__name__', 'rule')}"
+    return adapted
+
+
+def plain(rule: Rule) -> Rule:
+    """`rule` on plain Tensors, for rules that read values on the host: operands batched by
+    outer `md.vmap`s too are merged into one batch axis (outer levels first; `merge_levels`),
+    `rule` runs once on that, and its result (each one, for several) is split back."""
+
+    def merged(call: Callable[..., Any], args: tuple, batched: tuple, params: dict) -> Any:
+        args, batched, split = merge_levels(args, batched)
+        result = rule(call, args, batched, params)
         if split is None:
             return result
         return tuple(split(r) for r in result) if isinstance(result, tuple) else split(result)
 
-    adapted.__name__ = f"composite_{getattr(rule, '__name__', 'rule')}"
-    return adapted
+    merged.__name__ = f"plain_{getattr(rule, '__name__', 'rule')}"
+    return merged
 
 
 def merge_levels(args: tuple, batched: tuple) -> tuple[tuple, tuple, Callable[[Any], Any] | None]:
