@@ -208,15 +208,14 @@ def _search_rows(knots: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _interp_batch(call: Any, args: tuple, batched: tuple, params: dict) -> Tensor:
-    # Shared knots: interp is elementwise in x, so one call does (left/right per example
-    # broadcast against it). Knots or values per example: every example's row at once.
+    # Only x per example: interp is elementwise in x, so one call does. Otherwise each
+    # example is a row, with its own knots, values, left and right: every row at once.
     x, knots, values, left, right = args
+    if not any(batched[1:]):
+        return call(x, knots, values, left, right, **params)
     size = rules.batch_size(args, batched)
     like = next(a for a, b in zip(args, batched) if b)
     x = x if batched[0] else rules.to_batched(as_tensors(x, like)[0], size)
-    if not (batched[1] or batched[2]):
-        left, right = (rules.pad_to(v, x.ndim - 1) if b else v for v, b in zip((left, right), batched[3:]))
-        return call(x, knots, values, left, right, **params)
     knots, values = (as_tensors(v, like)[0] for v in (knots, values))
     _check_knots(knots.shape[1:] if batched[1] else knots.shape, values.shape[1:] if batched[2] else values.shape, values.dtype)
     knots, values = (v if b else rules.to_batched(v, size) for v, b in zip((knots, values), batched[1:3]))
