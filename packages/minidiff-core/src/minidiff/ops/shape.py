@@ -301,13 +301,13 @@ def _key_parts(key: Any) -> tuple:
 
 
 def _index_layout(parts: tuple, ndim: int) -> tuple[int, int]:
-    """For a key `parts` on an array of `ndim` axes: where the batch axis lands in
-    `batch[(slice(None), *parts)]`, and how many axes `example[parts]` has.
+    """For a key `parts` on an array of `ndim` axes: how many axes its advanced indices
+    broadcast to when NumPy puts them first (0 when it puts them in place), and how many
+    axes `example[parts]` has.
 
     NumPy puts the axes of the advanced indices (arrays and bools, and integers when there
     is an array) in place when those indices sit next to each other in the key, but first
-    when anything (a slice, None, an Ellipsis, even one that spans no axis) separates them:
-    then the batch's slice lands after them."""
+    when anything (a slice, None, an Ellipsis, even one that spans no axis) separates them."""
     kinds = []  # (advanced?, axes it consumes, axes of its broadcast index)
     for k in parts:
         if k is None or k is Ellipsis:
@@ -339,22 +339,31 @@ def _host_shape(k: Any) -> tuple[tuple[int, ...], Any]:
     return host.shape, host.dtype
 
 
+def _batched_key(parts: tuple, ndim: int, size: int, like: Any) -> tuple[tuple, int]:
+    """The key that applies `parts` to each example of a batch (on axis 0) of arrays of
+    `ndim` axes, with the batch first in the result; and how many axes one example's result
+    has. A `slice(None)` for the batch, except where NumPy would put separated advanced
+    indices' axes before it: there the batch is indexed by an arange, which joins them and
+    leads (and keeps MLX's scatter, which places such axes differently, in agreement)."""
+    apart, result_ndim = _index_layout(parts, ndim)
+    if not apart:
+        return (slice(None), *parts), result_ndim
+    batch = np.arange(size).reshape((size,) + (1,) * apart)
+    return (like.backend.asarray(batch), *parts), result_ndim
+
+
 def _getitem_batch(call, args, batched, params):
     (x,) = args
-    parts = _key_parts(params["key"])
-    out = call(x, key=(slice(None), *parts))
-    at, _ = _index_layout(parts, x.ndim - 1)
-    return ops.moveaxis(out, at, 0) if at else out
+    key, _ = _batched_key(_key_parts(params["key"]), x.ndim - 1, x.shape[0], x)
+    return call(x, key=key)
 
 
 def _scatter_add_batch(call, args, batched, params):
     (values,) = args
-    parts, shape = _key_parts(params["key"]), tuple(params["shape"])
-    at, ndim = _index_layout(parts, len(shape))
-    # values broadcast against one example's x[key]: give them its rank, then the batch its place
-    spread = pad_to(values, ndim)
-    spread = ops.moveaxis(spread, 0, at) if at else spread
-    return call(spread, shape=(values.shape[0], *shape), key=(slice(None), *parts))
+    shape, size = tuple(params["shape"]), values.shape[0]
+    key, ndim = _batched_key(_key_parts(params["key"]), len(shape), size, values)
+    # values broadcast against one example's x[key]: give them its rank
+    return call(pad_to(values, ndim), shape=(size, *shape), key=key)
 
 
 # ---------------------------------------------------------------------------- the ops
