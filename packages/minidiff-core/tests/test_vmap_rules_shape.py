@@ -330,3 +330,14 @@ def test_nested_vmap_equals_a_double_loop(backend, data, shape):
     x = np.random.default_rng(10).standard_normal((2, *shape[:1], 3, *shape[1:]))
     inner = md.vmap(f, in_axes=1)  # the inner batch is axis 2 of x, axis 1 of what the outer vmap sees
     check(inner, [x], 0, backend, grad=not _mlx_scatter_differs(backend, key))
+
+
+# ---------------------------------------------------------------------------- numpy extras
+
+
+@pytest.mark.parametrize("k", [-1, 0, 2])
+def test_triangles_of_a_vector_are_its_rows_repeated_per_example(k):
+    # NumPy's tril/triu read a 1-D input as the square matrix of its copies (MLX refuses 1-D)
+    x = np.random.default_rng(11).standard_normal((3, 4))
+    check(lambda t: md.tril(t, k=k), [x], 0)
+    check(lambda t: md.triu(t, k=k), [x], 1)

@@ -19,6 +19,9 @@ from typing import Any
 import numpy as np
 
 import minidiff as md
+from minidiff.batching import rules
+from minidiff.batching.rules import shift_axis
+from minidiff.batching.tensor import BatchedTensor
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._operands import as_tensor
 from minidiff.ops._axes import normalize_axis
@@ -105,7 +108,7 @@ def _joined(arrays: Any, axis: int, dtype: Any) -> Tensor:
 def _as_sequence(tup: Any, name: str) -> list[Any]:
     """The arrays to join. One array is, as in NumPy, the sequence of its rows (its
     slices along the first axis), each row a differentiable `x[i]`."""
-    if isinstance(tup, (Tensor, np.ndarray)):
+    if isinstance(tup, (Tensor, BatchedTensor, np.ndarray)):
         if tup.ndim == 0:
             raise TypeError(f"{name}() takes a sequence of arrays; a 0-d array is not one (it has no rows)")
         return [tup[i] for i in range(tup.shape[0])]
@@ -168,7 +171,8 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
 
         def edge(values: Any) -> Tensor:
             # a host array keeps NumPy's dtype (0.5 is float64, as np.asanyarray makes it)
-            values = values if isinstance(values, Tensor) else Tensor(np.asarray(values), backend=a.backend.name)
+            if not isinstance(values, (Tensor, BatchedTensor)):
+                values = Tensor(np.asarray(values), backend=a.backend.name)
             if values.ndim == 0:
                 values = md.broadcast_to(values, tuple(1 if d == axis else m for d, m in enumerate(a.shape)))
             return values
@@ -184,6 +188,26 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
     return a
 
 
+# ---------------------------------------------------------------------------- batching rules (md.vmap)
+
+
+def _triangle_batch(call, args, batched, params):
+    """tril/triu act on the last two axes of a stack; a 1-D example is first repeated into
+    the square matrix NumPy makes of it (each row a copy)."""
+    (x,) = args
+    if x.ndim == 2:
+        n = x.shape[1]
+        x = md.broadcast_to(md.expand_dims(x, 1), (x.shape[0], n, n))
+    return call(x, **params)
+
+
+def _diagonal_batch(call, args, batched, params):
+    ndim = args[0].ndim - 1
+    return call(
+        args[0], offset=params["offset"], axis1=shift_axis(params["axis1"], ndim), axis2=shift_axis(params["axis2"], ndim)
+    )
+
+
 _RADIANS_PER_DEGREE = math.pi / 180.0
 
 OPS = [
@@ -192,6 +216,7 @@ OPS = [
         "tril",
         vjp=(lambda g, ans, x, k: md.tril(g, k=k),),  # a mask: linear and self-adjoint
         params={"k": 0},
+        batch=_triangle_batch,
         samples=(sample((3, 4)), sample((3, 4), k=1), sample((2, 3, 4), k=-1), sample((4, 3), k=-2)),
     ),
     Op(
@@ -199,6 +224,7 @@ OPS = [
         "triu",
         vjp=(lambda g, ans, x, k: md.triu(g, k=k),),
         params={"k": 0},
+        batch=_triangle_batch,
         samples=(sample((3, 4)), sample((3, 4), k=1), sample((2, 3, 4), k=-1), sample((4, 3), k=-2)),
     ),
     Op(
@@ -206,6 +232,7 @@ OPS = [
         "diagonal",
         vjp=(_diagonal_vjp,),
         params={"offset": 0, "axis1": 0, "axis2": 1},
+        batch=_diagonal_batch,
         samples=DIAGONAL_SAMPLES,
     ),
     Op(
@@ -276,12 +303,14 @@ OPS = [
         "deg2rad",
         lambda xp, x: x * _RADIANS_PER_DEGREE,
         vjp=(lambda g, ans, x: g * _RADIANS_PER_DEGREE,),
+        batch=rules.elementwise,
         samples=(sample((3, 4), domain=(-180.0, 180.0)), sample(())),
     ),
     Op(
         "rad2deg",
         lambda xp, x: x / _RADIANS_PER_DEGREE,
         vjp=(lambda g, ans, x: g / _RADIANS_PER_DEGREE,),
+        batch=rules.elementwise,
         samples=(sample((3, 4)), sample(())),
     ),
 ]
