@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 import minidiff as md
+from minidiff.batching.tensor import BatchedTensor
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._axes import along, normalize_axis
 from minidiff.ops._operands import as_tensor, as_tensors, to_host
@@ -314,7 +315,7 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Tensor:
     if not condlist:
         raise ValueError("select with an empty condition list is not possible")
     for i, cond in enumerate(condlist):
-        dtype = cond.dtype if isinstance(cond, Tensor) else np.asarray(cond).dtype
+        dtype = cond.dtype if isinstance(cond, (Tensor, BatchedTensor)) else np.asarray(cond).dtype
         if dtype != np.bool_:
             raise TypeError(f"select: invalid entry {i} in condlist: should be boolean ndarray, got dtype {dtype}")
     choices = as_tensors(*choicelist, *condlist)[: len(choicelist)]
