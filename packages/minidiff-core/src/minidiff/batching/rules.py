@@ -21,6 +21,7 @@ The helpers here cover the common kinds:
 from __future__ import annotations
 
 import inspect
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -164,6 +165,8 @@ def composite(rule: Rule, *operands: str) -> Rule:
     def adapted(call: Callable[..., Any], args: tuple, batched: tuple, params: dict) -> Any:
         signature = inspect.signature(call)
         names = list(signature.parameters)
+        if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in signature.parameters.values()):
+            raise TypeError(f"rules.composite cannot name the operands of {call!r}, which takes *args; use rules.plain")
         bound = signature.bind(*args, **params)
         bound.apply_defaults()
         given = dict(bound.arguments)
@@ -222,7 +225,7 @@ def merge_levels(args: tuple, batched: tuple) -> tuple[tuple, tuple, Callable[[A
         if not b:
             full = ops.expand_dims(full, axis=len(chain))
             full = ops.broadcast_to(full, shape=(*outer, size, *full.shape[len(chain) + 1 :]))
-        merged.append(ops.reshape(full, (-1, *full.shape[len(chain) + 1 :])))
+        merged.append(ops.reshape(full, (math.prod(outer) * size, *full.shape[len(chain) + 1 :])))
         mask.append(True)
 
     def split(result: Any) -> Any:
