@@ -254,11 +254,6 @@ def test_operands_mapped_or_shared_in_any_combination(name, data):
     check(f, final, tuple(in_axes))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a composite's operand given by keyword reaches its rule as a parameter, so the op loops; "
-    "minidiff.dispatch._batched_composite has to bind keywords to the composite's signature first",
-)
 def test_a_composite_operand_given_by_keyword_batches(rng):
     x, w = rng.normal(size=(3, 2, 4)), rng.uniform(0.5, 2.0, size=(3, 4))
     check(lambda a, weights: md.average(a, axis=-1, weights=weights), [x, w], (0, 0))

@@ -110,14 +110,21 @@ def _described(function: Callable[..., Any], op: Op) -> Callable[..., Any]:
 
 
 def _batched_composite(op: Op, composite: Callable[..., Any]) -> Callable[..., Any]:
-    """A composite op's function that uses the op's own batching rule under `md.vmap`
-    (its operands are its positional arguments, its parameters the keywords)."""
+    """A composite op's function that uses the op's own batching rule under `md.vmap`. The
+    call is bound to the composite's signature first, so an operand given by keyword
+    (`weights=w`) reaches the rule as an operand, not as a batched parameter."""
+    import inspect
+
+    signature = inspect.signature(composite)
 
     def function(*args: Any, **kwargs: Any) -> Any:
         if levels.get():
             level = innermost(args, kwargs)
             if level is not None:
-                return apply_batched(op, composite, args, kwargs, level)
+                bound = signature.bind(*args, **kwargs)
+                bound.apply_defaults()
+                # `function` itself as the call: operands batched at outer levels batch again
+                return apply_batched(op, function, bound.args, bound.kwargs, level)
         return composite(*args, **kwargs)
 
     return function
