@@ -34,6 +34,9 @@ import numpy as np
 from numpy.linalg import LinAlgError
 
 import minidiff as md
+from minidiff.batching import rules
+from minidiff.batching.rules import logical_ndim, pad_to
+from minidiff.batching.tensor import BatchedTensor
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._axes import kept_shape, normalize_axis
 from minidiff.optable import functions
@@ -49,7 +52,7 @@ def _mT(x: Tensor) -> Tensor:
 
 
 def _tensor(a: Any) -> Tensor:
-    return a if isinstance(a, Tensor) else Tensor(a)
+    return a if isinstance(a, (Tensor, BatchedTensor)) else Tensor(a)
 
 
 def _diag_embed(v: Tensor) -> Tensor:
@@ -371,7 +374,7 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Tensor:
     """`numpy.linalg.eigvalsh`: eigenvalues of symmetric matrices, ascending, read from one
     triangle. Computed with the eigenvectors, which the gradient V diag(w̄) Vᵀ needs; at
     repeated eigenvalues that gradient uses the eigenvectors LAPACK returns."""
-    return md.linalg.eigh(a, UPLO)[0]
+    return md.linalg.eigh(a, UPLO=UPLO)[0]
 
 
 # ---------------------------------------------------------------------------- qr
@@ -478,7 +481,7 @@ def matrix_power(a: Any, n: int) -> Tensor:
         n = operator.index(n)
     except TypeError:
         raise TypeError(f"matrix_power: the exponent must be an integer, got {type(n).__name__!r}") from None
-    _check_matrices(a.data)
+    _check_matrices(a)
     if n == 0:
         return md.zeros_like(a) + md.eye(a.shape[-1], dtype=a.dtype, backend=a.backend.name)
     if n < 0:
@@ -535,7 +538,7 @@ def matrix_norm(x: Any, keepdims: bool = False, ord: Any = "fro") -> Tensor:
     its gradient is theirs: 0 at a zero matrix for "fro", ties in the max or min shared
     evenly (a subgradient, as in PyTorch), and U Vᵀ-type subgradients for "nuc" and ±2."""
     x = _tensor(x)
-    _check_matrices(x.data, square=False)
+    _check_matrices(x, square=False)
     if ord in ("fro", None):
         out = md.linalg.vector_norm(x, axis=(-2, -1))
     elif ord == "nuc":
@@ -582,6 +585,24 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> T
     raise ValueError(f"norm: axis must be None, an int or a pair of ints, got {axis!r}")
 
 
+# ---------------------------------------------------------------------------- batching rules (md.vmap)
+# Most ops here map over leading axes already (`rules.leading(2)`): the batch is one more.
+
+
+def _solve_batch(call, args, batched, params):
+    """A batched 1-D b is one vector per example: a column each, or the batch axis would be
+    read as a stack of matrices. Batched operands get size-1 axes after the batch, so that
+    their stacks broadcast against a shared operand's as one example's do."""
+    a, b = args
+    columns = batched[1] and logical_ndim(b, True) == 1
+    if columns:
+        b = md.expand_dims(b, -1)
+    ndim_b = logical_ndim(b, batched[1])
+    stacked = max(logical_ndim(a, batched[0]) - 2, ndim_b - 2 if ndim_b > 1 else 0)
+    out = call(*(pad_to(x, stacked + 2) if flag else x for x, flag in zip((a, b), batched)))
+    return md.squeeze(out, axis=-1) if columns else out
+
+
 # ---------------------------------------------------------------------------- the table
 
 
@@ -604,6 +625,7 @@ OPS = [
         nargs=2,
         doc="solve(a, b): x with a @ x = b. A 1-D b is one vector; any other b is a stack of matrices "
         "(..., M, K), as in NumPy 2. A singular a raises LinAlgError; so does its gradient (Giles 2008).",
+        batch=_solve_batch,
         samples=(
             sample(S.SQUARE, (3,)),
             sample(S.SQUARE, (3, 2)),
@@ -618,6 +640,7 @@ OPS = [
         vjp=(lambda g, ans, a: -(_mT(ans) @ g @ _mT(ans)),),  # Giles 2008, sec. 2.2.3
         namespace="linalg",
         doc="inv(a): the inverse of each matrix. A singular matrix raises LinAlgError.",
+        batch=rules.leading(2),
         samples=(sample(S.SQUARE), sample(S.SQUARE_BATCH), sample(S.SQUARE_4)),
     ),
     Op(
@@ -628,6 +651,7 @@ OPS = [
         doc="det(a): the determinant of each matrix. Its gradient is the cofactor matrix, also at a singular "
         "matrix (computed from an SVD there, as in PyTorch and JAX); second order at a singular matrix needs "
         "distinct singular values.",
+        batch=rules.leading(2),
         samples=(
             sample(S.SQUARE),
             sample(S.SQUARE_NEGATIVE),
@@ -645,6 +669,7 @@ OPS = [
         nout=2,
         doc="slogdet(a) -> (sign, logabsdet). The gradient of logabsdet is A⁻ᵀ (Giles 2008); at a singular "
         "matrix (logabsdet = -inf) it is infinite and the backward raises LinAlgError. sign has gradient 0.",
+        batch=rules.leading(2),
         samples=(sample(S.SQUARE), sample(S.SQUARE_NEGATIVE), sample(S.SQUARE_BATCH)),
     ),
     Op(
@@ -656,6 +681,7 @@ OPS = [
         doc="cholesky(a, upper=False): L with a = L @ Lᵀ (or U with a = Uᵀ @ U), read from the lower (upper) "
         "triangle as NumPy does; the gradient (Murray 2016) is zero on the triangle not read. A matrix that is "
         "not positive definite raises LinAlgError.",
+        batch=rules.leading(2),
         samples=(
             sample(S.SPD),
             sample(S.SPD_BATCH),
@@ -673,6 +699,7 @@ OPS = [
         doc="eigh(a, UPLO='L') -> (eigenvalues, eigenvectors) of symmetric matrices read from one triangle. "
         "The gradient (Giles 2008) is zero on the other triangle; where two eigenvalues are equal and the "
         "result depends on their eigenvectors, the backward raises ValueError.",
+        batch=rules.leading(2),
         samples=(
             sample(S.SYMMETRIC),
             sample(S.SYMMETRIC_BATCH),
@@ -697,6 +724,7 @@ OPS = [
         public=False,
         reference=_svd_reference,
         doc="svd's factors (U, S, Vh): what md.linalg.svd, svdvals and the matrix norms are built on.",
+        batch=rules.leading(2),
         samples=(
             sample(S.SQUARE),
             sample(S.TALL, full_matrices=False),
@@ -739,6 +767,7 @@ OPS = [
         public=False,
         reference=lambda a, mode="reduced": np.linalg.qr(a, mode=mode),
         doc="qr's factors (Q, R): what md.linalg.qr is built on.",
+        batch=rules.leading(2),
         samples=(
             sample(S.SQUARE),
             sample(S.TALL),
@@ -766,6 +795,7 @@ OPS = [
         doc="pinv(a, rcond=None, hermitian=False): the Moore-Penrose pseudo-inverse. Its gradient (Golub & "
         "Pereyra 1973) holds where the rank does not change: at a matrix whose rank would jump under a small "
         "perturbation, it is the gradient with the rank held fixed.",
+        batch=rules.leading(2),
         samples=(
             sample(S.SQUARE),
             sample(S.TALL),
@@ -796,6 +826,7 @@ OPS = [
         "At a kink it gives PyTorch's subgradient: 0 at zero for ord=2 and other p > 1 (with a NaN second "
         "derivative there), sign(x) for ord=1, ties sharing evenly for ord=±inf; ord=0 has gradient 0; ord < 1 at "
         "a zero entry raises ValueError.",
+        batch=rules.axis("axis"),
         samples=(
             sample((3, 4)),
             sample((2, 3, 4), axis=-1),

@@ -32,7 +32,10 @@ import numpy as np
 from numpy.linalg import LinAlgError
 
 import minidiff as md
+from minidiff.batching import rules
+from minidiff.batching.rules import batch_size
 from minidiff.extend import Op, sample
+from minidiff.optable import ops
 from minidiff._tensor import Tensor
 from minidiff_ops_linalg import _samples as S
 from minidiff_ops_linalg.ops import _check_matrices, _check_real, _diag_embed, _mT, _reciprocal_gaps, _tensor
@@ -62,8 +65,8 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Tensor, Tensor, Tensor, Te
     minidiff.Tensor([1.16666667, 0.5       ], allow_grad=True)
     """
     a, b = _tensor(a), _tensor(b)
-    _check_real(a.data)
-    _check_real(b.data)
+    _check_real(a)
+    _check_real(b)
     if a.ndim != 2:
         raise LinAlgError(f"lstsq: a must be one matrix (M, N), got an array of shape {a.shape}")
     m, n = a.shape
@@ -221,7 +224,7 @@ def cond(x: Any, p: Any = None) -> Tensor:
     minidiff.Tensor(4.)
     """
     x = _tensor(x)
-    _check_matrices(x.data, square=p not in (None, 2, -2))
+    _check_matrices(x, square=p not in (None, 2, -2))
     if p in (None, 2, -2):
         s = md.linalg.svdvals(x)
         if bool(np.any(x.backend.to_host(s.data)[..., -1] == 0)):
@@ -312,7 +315,7 @@ def expm(a: Any) -> Tensor:
                      [0., 1.]])
     """
     a = _tensor(a)
-    _check_matrices(a.data)
+    _check_matrices(a)
     host = a.backend.to_host(a.data)
     norm = float(np.max(np.sum(np.abs(host), axis=-2))) if host.size else 0.0
     if not math.isfinite(norm):
@@ -347,6 +350,51 @@ def _expm_reference(a: np.ndarray) -> np.ndarray:
     return total.astype(a.dtype)
 
 
+# ---------------------------------------------------------------------------- batching rules (md.vmap)
+
+
+def _lstsq_batch(call, args, batched, params):
+    """One call per example: whether the residuals are empty depends on each `a`'s rank, so
+    the outputs' shapes depend on the values."""
+    size = batch_size(args, batched)
+    results = [call(*(x[i] if flag else x for x, flag in zip(args, batched)), **params) for i in range(size)]
+    shapes = sorted({tuple(r[1].shape) for r in results})
+    if len(shapes) > 1:
+        raise ValueError(
+            f"md.vmap of lstsq: the residuals have shape {shapes[0]} for some examples and {shapes[-1]} for others "
+            f"(they are empty unless a has full column rank and more rows than columns), so they do not stack; "
+            f"compute them as md.sum((b - a @ x) ** 2, axis=0) from the solution x instead"
+        )
+    return tuple(md.stack([r[k] for r in results]) for k in range(len(results[0])))
+
+
+def _cond_batch(call, args, batched, params):
+    """cond maps over a stack, but one singular matrix makes the whole stack's result a
+    constant: the examples whose matrices are all regular are computed again on their own,
+    so that they keep their gradient, as they would one at a time."""
+    (x,) = args
+    out = call(x, **params)
+    if out.allow_grad or not x.allow_grad:
+        return out
+    host = out.backend.to_host(out.data).reshape(out.shape[0], -1)
+    regular = np.flatnonzero(np.all(np.isfinite(host) & (host != 0), axis=1))  # inf (0 for p=-2): singular
+    if regular.size == 0:
+        return out
+    index = x.backend.asarray(regular)
+    again = ops.scatter_add(call(x[index], **params), shape=out.shape, key=(index,))
+    kept = np.zeros(out.shape[0], dtype=bool)
+    kept[regular] = True
+    return md.where(x.backend.asarray(kept.reshape((-1,) + (1,) * (out.ndim - 1))), again, out)
+
+
+def _matrix_rank_batch(call, args, batched, params):
+    (x,) = args
+    if x.ndim - 1 < 2:  # NumPy's rank of a vector or a scalar: 1 unless it is all zeros, whatever the tolerance
+        nonzero = md.any(x != 0, axis=tuple(range(1, x.ndim)))
+        return md.astype(nonzero, dtype=np.asarray(0).dtype)  # the dtype of NumPy's Python int
+    return call(x, **params)
+
+
 # ---------------------------------------------------------------------------- the table
 
 SOLVER_OPS = [
@@ -356,6 +404,7 @@ SOLVER_OPS = [
         namespace="linalg",
         reference=_lstsq_reference,
         doc=lstsq.__doc__,
+        batch=rules.composite(_lstsq_batch, "a", "b"),
         samples=(
             sample(S.TALL, (4,)),
             sample(S.TALL, (4, 2)),
@@ -407,6 +456,7 @@ SOLVER_OPS = [
         composite=cond,
         namespace="linalg",
         doc=cond.__doc__,
+        batch=rules.composite(_cond_batch, "x"),
         samples=(
             sample(S.SQUARE),
             sample(S.TALL),
@@ -428,6 +478,7 @@ SOLVER_OPS = [
         _matrix_rank,
         namespace="linalg",
         params={"tol": None, "hermitian": False, "rtol": None},
+        batch=_matrix_rank_batch,
         samples=(
             sample(S.SQUARE),
             sample(S.SINGULAR),
@@ -448,6 +499,7 @@ SOLVER_OPS = [
         "eigenvectors of unit norm as NumPy returns them. Complex eigenvalues raise LinAlgError (minidiff.linalg "
         "is real-only). The gradient (as PyTorch's) needs distinct eigenvalues where the result depends on "
         "their eigenvectors; otherwise the backward raises ValueError.",
+        batch=rules.leading(2),
         samples=(
             sample(S.NONSYMMETRIC),
             sample(S.NONSYMMETRIC_BATCH),
@@ -461,6 +513,8 @@ SOLVER_OPS = [
         namespace="linalg",
         reference=_expm_reference,
         doc=expm.__doc__,
+        # reads its norm on the host: runs on the plain stack, scaled by the batch's largest norm
+        batch=rules.composite(rules.leading(2), "a"),
         samples=(
             sample((3, 3)),
             sample((2, 4, 4), domain=(-0.5, 0.5)),
