@@ -274,7 +274,7 @@ def _matmul_batch(call, args, batched, params):
     return out
 
 
-def contract(a: Any, b: Any, batched: tuple[bool, bool], axes_a: list[int], axes_b: list[int]) -> Tensor:
+def _contract(a: Any, b: Any, batched: tuple[bool, bool], axes_a: list[int], axes_b: list[int]) -> Tensor:
     """`tensordot(a, b, (axes_a, axes_b))` of each example, for operands whose batch (where
     `batched`) is on axis 0, as one matmul of (batch, free, contracted) by (batch,
     contracted, free) stacks; `axes_*` are non-negative axes of one example."""
@@ -306,18 +306,18 @@ def _dot_batch(call, args, batched, params):
     ndim_a, ndim_b = logical_ndim(a, batched[0]), logical_ndim(b, batched[1])
     if ndim_a == 0 or ndim_b == 0:  # dot with a scalar is a product
         return elementwise(lambda x, y: x * y, args, batched, {})
-    return contract(a, b, batched, [ndim_a - 1], [max(ndim_b - 2, 0)])
+    return _contract(a, b, batched, [ndim_a - 1], [max(ndim_b - 2, 0)])
 
 
 def _tensordot_batch(call, args, batched, params):
     a, b = args
     axes_a, axes_b = _tensordot_axes(params["axes"], logical_ndim(a, batched[0]), logical_ndim(b, batched[1]))
-    return contract(a, b, batched, axes_a, axes_b)
+    return _contract(a, b, batched, axes_a, axes_b)
 
 
 def _outer_batch(call, args, batched, params):
     a, b = (md.reshape(x, (x.shape[0], -1) if flag else (-1,)) for x, flag in zip(args, batched))
-    return contract(a, b, batched, [], [])  # outer flattens its operands
+    return _contract(a, b, batched, [], [])  # outer flattens its operands
 
 
 def _einsum_batch(call, args, batched, params):
