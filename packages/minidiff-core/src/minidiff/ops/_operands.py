@@ -7,18 +7,22 @@ from typing import Any
 
 import numpy as np
 
+from minidiff.batching.tensor import BatchedTensor
 from minidiff._tensor import Tensor
+
+# under md.vmap a composite's operands are batches: ops take them as they are
+_TENSORS = (Tensor, BatchedTensor)
 
 
 def as_tensor(x: Any) -> Tensor:
-    """`x` as a Tensor (itself if it is one)."""
-    return x if isinstance(x, Tensor) else Tensor(x)
+    """`x` as a Tensor (itself if it is one, or a batch under `md.vmap`)."""
+    return x if isinstance(x, _TENSORS) else Tensor(x)
 
 
 def as_tensors(*xs: Any) -> list[Tensor]:
     """Each argument as a Tensor, arrays and numbers on the backend of the Tensors among them."""
-    backend = next((x.backend.name for x in xs if isinstance(x, Tensor)), None)
-    return [x if isinstance(x, Tensor) else Tensor(x, backend=backend) for x in xs]
+    backend = next((x.backend.name for x in xs if isinstance(x, _TENSORS)), None)
+    return [x if isinstance(x, _TENSORS) else Tensor(x, backend=backend) for x in xs]
 
 
 def to_host(x: Any) -> np.ndarray:

@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 import minidiff as md
+from minidiff.batching import rules
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._operands import as_tensor, as_tensors, to_host
 from minidiff.optable import ops
@@ -95,6 +96,14 @@ def unravel_index(indices: Any, shape: Any, order: str = "C") -> tuple[Tensor, .
         shape = tuple(int(n) for n in shape)
     coordinates = _native_or_host("unravel_index")(backend.xp, data, shape, order=order)
     return tuple(make_tensor(c, backend, None) for c in coordinates)
+
+
+def _isin_batch(call: Callable[..., Any], args: tuple, batched: tuple, params: dict) -> Any:
+    """Under `md.vmap`: a batch of elements against one set of test elements is one call (isin
+    is elementwise in `element`); test elements that differ per example need a loop."""
+    if batched[1]:
+        return rules.per_example(call, args, batched, params)
+    return call(*args, **params)
 
 
 # ---------------------------------------------------------------------------- adding at indices
@@ -174,6 +183,7 @@ OPS = [
     Op(
         "argwhere",
         _native_or_host("argwhere"),
+        batch=rules.per_example,  # how many indices depends on the values
         samples=(sample(_INTS), sample(_FLOATS), sample(np.zeros((2, 2))), sample(np.array(1.5))),
     ),
     Op(
@@ -181,6 +191,7 @@ OPS = [
         _isin,
         nargs=2,
         params={"assume_unique": False, "invert": False, "kind": None},
+        batch=_isin_batch,
         samples=(
             sample(_INTS, np.array([0, 5, 9])),
             sample(_INTS, np.array([0, 5, 9]), invert=True),
