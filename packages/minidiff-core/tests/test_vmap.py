@@ -307,3 +307,18 @@ def test_random_programs_and_their_gradients_equal_the_loop(batch, shape, steps,
 def test_math_functions_are_refused_not_silently_wrong():
     with pytest.raises((VmapError, TypeError)):
         md.vmap(lambda x: math.sin(x))(np.ones(3))
+
+
+def test_every_builtin_op_declares_how_it_batches():
+    # A composite batches through the ops it calls (the kit fails it if any of them loops);
+    # a creation op without operands has nothing to batch. Every other op declares a rule.
+    from minidiff import plugins
+
+    registry = plugins.load()
+    builtin = set(plugins.DEFAULT_PLUGINS) | {"linalg"}
+    missing = sorted(
+        qualname for qualname, entry in registry.ops.items()
+        if entry.plugin in builtin and entry.value.batch is None and entry.value.composite is None
+        and not entry.value.creation
+    )
+    assert not missing, f"built-in ops without a batching rule: {missing}"
