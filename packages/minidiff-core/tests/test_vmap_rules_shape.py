@@ -41,10 +41,11 @@ def check(f, args, in_axes, backend="numpy", grad=True):
     args = [np.asarray(a, dtype=dtype) for a in args]
     tensors = [md.Tensor(a, allow_grad=grad, backend=backend) for a in args]
     got = md.vmap(f, in_axes=in_axes)(*tensors)
-    singles = [
-        [md.Tensor(a if ax is None else np.take(a, i, axis=ax), allow_grad=grad, backend=backend) for a, ax in zip(args, axes)]
-        for i in range(size)
-    ]
+    def example(i):
+        one = [a if ax is None else np.take(a, i, axis=ax) for a, ax in zip(args, axes)]
+        return [md.Tensor(a, allow_grad=grad, backend=backend) for a in one]
+
+    singles = [example(i) for i in range(size)]
     outs = [f(*one) for one in singles]
     expected = np.stack([o.numpy() for o in outs])
     assert got.shape == expected.shape
@@ -52,11 +53,15 @@ def check(f, args, in_axes, backend="numpy", grad=True):
     if not grad:
         return
     weights = np.random.default_rng(0).standard_normal(expected.shape).astype(dtype)
-    batch_grads = md.grad(lambda *xs: md.sum(md.vmap(f, in_axes=in_axes)(*xs) * md.Tensor(weights, backend=backend)),
-                          argnums=tuple(range(len(args))))(*tensors)
+    argnums = tuple(range(len(args)))
+
+    def weighted(outs, w):
+        return md.sum(outs * md.Tensor(w, backend=backend))
+
+    batch_grads = md.grad(lambda *xs: weighted(md.vmap(f, in_axes=in_axes)(*xs), weights), argnums=argnums)(*tensors)
     for i, one in enumerate(singles):
-        example = md.grad(lambda *xs: md.sum(f(*xs) * md.Tensor(weights[i], backend=backend)), argnums=tuple(range(len(args))))(*one)
-        for g_batch, g_one, ax in zip(batch_grads, example, axes):
+        alone = md.grad(lambda *xs: weighted(f(*xs), weights[i]), argnums=argnums)(*one)
+        for g_batch, g_one, ax in zip(batch_grads, alone, axes):
             if ax is not None:  # a shared input's gradient sums over the batch
                 np.testing.assert_allclose(np.take(g_batch.numpy(), i, axis=ax), g_one.numpy(), **tol)
 
@@ -249,7 +254,8 @@ def test_matmul_of_every_rank_combination(backend, data, size):
     b_shape = data.draw(st.sampled_from([(k,), (*stack_b, k, m)]))
     in_axes = data.draw(st.sampled_from([(0, 0), (0, None), (None, 0), (-1, 0), (0, -1)]))
     rng = np.random.default_rng(6)
-    args = [rng.standard_normal(s if ax is None else batched_shape(s, ax, size)) for s, ax in zip((a_shape, b_shape), in_axes)]
+    pairs = zip((a_shape, b_shape), in_axes)
+    args = [rng.standard_normal(s if ax is None else batched_shape(s, ax, size)) for s, ax in pairs]
     check(md.matmul, args, in_axes, backend)
 
 

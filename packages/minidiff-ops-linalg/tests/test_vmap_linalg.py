@@ -33,7 +33,10 @@ def check(f, args, in_axes=0, grad=True):
     size = next(np.shape(a)[ax] for a, ax in zip(args, axes) if ax is not None)
     tensors = [md.Tensor(a, allow_grad=grad) for a in args]
     got = _outputs(md.vmap(f, in_axes=in_axes)(*tensors))
-    singles = [[md.Tensor(a if ax is None else np.take(a, i, axis=ax), allow_grad=grad) for a, ax in zip(args, axes)] for i in range(size)]
+    singles = [
+        [md.Tensor(a if ax is None else np.take(a, i, axis=ax), allow_grad=grad) for a, ax in zip(args, axes)]
+        for i in range(size)
+    ]
     per_example = [_outputs(f(*one)) for one in singles]
     for k, out in enumerate(got):
         expected = np.stack([outs[k].numpy() for outs in per_example])
@@ -49,7 +52,8 @@ def check(f, args, in_axes=0, grad=True):
     def total(outs, pick):
         return sum(md.sum(outs[k] * md.Tensor(pick(weights[k]))) for k in floating)
 
-    batch_grads = md.grad(lambda *xs: total(_outputs(md.vmap(f, in_axes=in_axes)(*xs)), lambda w: w), argnums=argnums)(*tensors)
+    batched = md.vmap(f, in_axes=in_axes)
+    batch_grads = md.grad(lambda *xs: total(_outputs(batched(*xs)), lambda w: w), argnums=argnums)(*tensors)
     for i, one in enumerate(singles):
         example = md.grad(lambda *xs: total(_outputs(f(*xs)), lambda w: w[i]), argnums=argnums)(*one)
         for g_batch, g_one, ax in zip(batch_grads, example, axes):
@@ -139,8 +143,8 @@ def test_norm_of_every_axis_and_order(shape, axis, ord, keepdims, at):
     x = np.random.default_rng(2).standard_normal((3, *shape))
     ndim = len(shape)
     axes = (axis,) if isinstance(axis, int) else axis
-    if axes is not None and any(not -ndim <= a < ndim for a in axes) or axes is not None and len({a % ndim for a in axes}) < len(axes):
-        return
+    if axes is not None and (any(not -ndim <= a < ndim for a in axes) or len({a % ndim for a in axes}) < len(axes)):
+        return  # axes out of range, or repeated
     two = axes is not None and len(axes) == 2 or axes is None and ord is not None and ndim == 2
     if isinstance(ord, str) and not two or ord == 3 and two or axes is None and ord is not None and ndim > 2:
         return  # no such norm, for NumPy either
@@ -191,7 +195,8 @@ def test_lstsq_runs_per_example_and_says_when_the_residuals_do_not_stack():
 
 def test_multi_dot_and_tensorsolve_with_shared_operands():
     rng = np.random.default_rng(6)
-    check(lambda x, y: md.linalg.multi_dot([x, y, x.T]), [rng.standard_normal((3, 2, 4)), rng.standard_normal((4, 4))], (0, None))
+    x, y = rng.standard_normal((3, 2, 4)), rng.standard_normal((4, 4))
+    check(lambda u, v: md.linalg.multi_dot([u, v, u.T]), [x, y], (0, None))
     a = matrices(3, 4).reshape(3, 2, 2, 4)
     check(md.linalg.tensorsolve, [a, rng.standard_normal((2, 2))], (0, None))
 

@@ -338,9 +338,12 @@ def _einsum_batch(call, args, batched, params):
     return call(*args, subscripts=",".join(specs) + "->" + letter + output)
 
 
-def _trace_batch(call, args, batched, params):
+def diagonal_plane_batch(call, args, batched, params):
+    """The batching rule of ops on the `offset` diagonal of the (`axis1`, `axis2`) planes
+    (trace, diagonal): the axes shifted past the batch, which stays in front."""
     ndim = args[0].ndim - 1
-    return call(args[0], offset=params["offset"], axis1=shift_axis(params["axis1"], ndim), axis2=shift_axis(params["axis2"], ndim))
+    axis1, axis2 = shift_axis(params["axis1"], ndim), shift_axis(params["axis2"], ndim)
+    return call(args[0], offset=params["offset"], axis1=axis1, axis2=axis2)
 
 
 # ---------------------------------------------------------------------------- the table
@@ -446,7 +449,7 @@ OPS = [
         "trace",
         vjp=(_trace_vjp,),
         params={"offset": 0, "axis1": 0, "axis2": 1},
-        batch=_trace_batch,
+        batch=diagonal_plane_batch,
         samples=DIAGONAL_SAMPLES,
     ),
     Op(

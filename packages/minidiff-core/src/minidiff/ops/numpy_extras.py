@@ -20,12 +20,11 @@ import numpy as np
 
 import minidiff as md
 from minidiff.batching import rules
-from minidiff.batching.rules import shift_axis
 from minidiff.batching.tensor import BatchedTensor
 from minidiff.extend import Op, hookimpl, sample
 from minidiff.ops._operands import as_tensor
 from minidiff.ops._axes import normalize_axis
-from minidiff.ops.linear import DIAGONAL_SAMPLES
+from minidiff.ops.linear import DIAGONAL_SAMPLES, diagonal_plane_batch
 from minidiff.optable import ops
 from minidiff._tensor import Tensor
 
@@ -201,13 +200,6 @@ def _triangle_batch(call, args, batched, params):
     return call(x, **params)
 
 
-def _diagonal_batch(call, args, batched, params):
-    ndim = args[0].ndim - 1
-    return call(
-        args[0], offset=params["offset"], axis1=shift_axis(params["axis1"], ndim), axis2=shift_axis(params["axis2"], ndim)
-    )
-
-
 _RADIANS_PER_DEGREE = math.pi / 180.0
 
 OPS = [
@@ -232,7 +224,7 @@ OPS = [
         "diagonal",
         vjp=(_diagonal_vjp,),
         params={"offset": 0, "axis1": 0, "axis2": 1},
-        batch=_diagonal_batch,
+        batch=diagonal_plane_batch,
         samples=DIAGONAL_SAMPLES,
     ),
     Op(
