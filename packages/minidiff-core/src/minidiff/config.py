@@ -15,6 +15,10 @@ First match wins:
 
 Layers 4–6 are read once, on first use, and cached; ``md.reload_config()`` reads them again.
 
+A backend's own settings sit in a table named after it, in the same files: ``[tool.minidiff.dask]``
+in a ``pyproject.toml``, ``[dask]`` in a ``minidiff.toml`` or the user file. `backend_settings`
+reads the nearest one, searching in the same order (the project files upwards, then the user file).
+
 A settings file that cannot be read (invalid TOML, such as an unrelated broken
 ``pyproject.toml`` in a parent folder, bad encoding, no permission) is skipped with a
 `ConfigWarning` naming the file and, where the parser says, the line; the search goes on
@@ -47,7 +51,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from minidiff import plugins
 
@@ -68,6 +72,7 @@ INSTALL_COMMANDS = {
     "numpy": "pip install minidiff-numpy",
     "cupy": 'pip install "minidiff[cuda]"',
     "mlx": 'pip install "minidiff[mlx]"',
+    "dask": 'pip install "minidiff[dask]"',
 }
 
 _scoped: ContextVar[str | None] = ContextVar("minidiff_backend", default=None)
@@ -182,9 +187,13 @@ def user_config_path() -> Path | None:
     return Path(xdg) / "minidiff" / "config.toml"
 
 
+#: Where minidiff's table sits in each project file, nearest first within a folder.
+_PROJECT_FILES = (("minidiff.toml", ()), ("pyproject.toml", ("tool", "minidiff")))
+
+
 def _project_setting(start: Path) -> tuple[str, str] | None:
     for folder in (start, *start.parents):
-        for filename, keys in (("minidiff.toml", ()), ("pyproject.toml", ("tool", "minidiff"))):
+        for filename, keys in _PROJECT_FILES:
             path = folder / filename
             name = _read_toml(path, keys)
             if name:
@@ -192,8 +201,60 @@ def _project_setting(start: Path) -> tuple[str, str] | None:
     return None
 
 
+@lru_cache(maxsize=None)
+def backend_settings(name: str) -> tuple[dict[str, Any], str]:
+    """The settings table of backend `name` and the file it came from, or ``({}, "")``.
+
+    The nearest project file with the table wins (``[tool.minidiff.<name>]`` in a
+    ``pyproject.toml``, ``[<name>]`` in a ``minidiff.toml``; searched as for ``backend``),
+    then ``[<name>]`` in the user config file. The backend checks the keys it reads.
+    Cached, as the other settings; ``md.reload_config()`` reads again.
+
+    >>> backend_settings("no-such-backend")
+    ({}, '')
+    """
+    try:
+        folders: tuple[Path, ...] = (Path.cwd(), *Path.cwd().parents)
+    except OSError:  # a deleted working directory: `_from_environment` warns about it
+        folders = ()
+    candidates = [(folder / filename, keys) for folder in folders for filename, keys in _PROJECT_FILES]
+    user_file = user_config_path()
+    if user_file is not None:
+        candidates.append((user_file, ()))
+    for path, keys in candidates:
+        table = _table(path, keys)
+        found = table.get(name) if table is not None else None
+        if found is None:
+            continue
+        where = f"[{'.'.join((*keys, name))}] of {path}"
+        if not isinstance(found, dict):
+            raise ValueError(f"{'.'.join((*keys, name))} in {path} must be a table of {name!r} backend settings, got {found!r}")
+        return dict(found), where
+    return {}, ""
+
+
 def _read_toml(path: Path, keys: tuple[str, ...]) -> str | None:
     """The `backend` setting under `keys` in the TOML file `path`; None when it has none or
+    cannot be read (with a `ConfigWarning`), so the search goes on."""
+    table = _table(path, keys)
+    if table is None:
+        return None
+    where = "[" + ".".join(keys) + "] of " if keys else ""
+    for key, value in table.items():
+        # a table named after a backend holds that backend's settings (`backend_settings`)
+        if key not in KNOWN_KEYS and not (isinstance(value, dict) and key in plugins.backend_names()):
+            _warn_unknown_key(path, where, key)
+    backend = table.get("backend")
+    if backend is None:
+        return None
+    setting = ".".join((*keys, "backend"))
+    if not isinstance(backend, str) or not backend.strip():
+        raise ValueError(f"{setting} in {path} must name a backend, such as \"numpy\"; got {backend!r}")
+    return backend.strip()
+
+
+def _table(path: Path, keys: tuple[str, ...]) -> dict[str, Any] | None:
+    """minidiff's table (under `keys`) in the TOML file `path`; None when the file has none or
     cannot be read (with a `ConfigWarning`), so the search goes on."""
     try:
         if not path.is_file():
@@ -212,7 +273,6 @@ def _read_toml(path: Path, keys: tuple[str, ...]) -> str | None:
             f"settings in it; minidiff looks further (parent folders, the user config file, the default)"
         )
         return None
-    where = "[" + ".".join(keys) + "] of " if keys else ""
     for depth, key in enumerate(keys):
         table = table.get(key) if isinstance(table, dict) else None
         if table is None:
@@ -221,16 +281,7 @@ def _read_toml(path: Path, keys: tuple[str, ...]) -> str | None:
             if depth + 1 < len(keys):
                 return None  # `tool` that is not a table: not minidiff's business
             raise ValueError(f"{'.'.join(keys)} in {path} must be a table of minidiff settings, got {table!r}")
-    for key in table:
-        if key not in KNOWN_KEYS:
-            _warn_unknown_key(path, where, key)
-    backend = table.get("backend")
-    if backend is None:
-        return None
-    setting = ".".join((*keys, "backend"))
-    if not isinstance(backend, str) or not backend.strip():
-        raise ValueError(f"{setting} in {path} must name a backend, such as \"numpy\"; got {backend!r}")
-    return backend.strip()
+    return table
 
 
 def _warn_unknown_key(path: Path, where: str, key: str) -> None:
@@ -261,3 +312,4 @@ def _warn(message: str) -> None:
 def reload_config() -> None:
     """Read the environment variable and the config files again."""
     _from_environment.cache_clear()
+    backend_settings.cache_clear()
