@@ -43,6 +43,7 @@ DISTRIBUTIONS = [
     "packages/minidiff-ops-linalg",
     "packages/minidiff-cupy",
     "packages/minidiff-mlx",
+    "packages/minidiff-dask",
     ".",
 ]
 DEV_TOOLS = ["pytest>=8", "hypothesis>=6"]
@@ -151,7 +152,7 @@ def main(argv: list[str]) -> int:
         built = wheels()
         print(*(path.relative_to(ROOT) for path in built), sep="\n")
         print(f"{len(built)} wheels in {time.perf_counter() - start:.0f} s; install with:")
-        print('  pip install --find-links dist "minidiff[linalg]"   # or [mlx], [cuda], [all]')
+        print('  pip install --find-links dist "minidiff[linalg]"   # or [mlx], [cuda], [dask], [all]')
         return 0
     if command == "version":
         if rest:

@@ -1,11 +1,11 @@
 """Installing minidiff for use, as the README says: build the wheelhouse (`dev.py wheels`),
 then, in a fresh virtual environment, non-editable installs from it of `minidiff`,
-`minidiff[linalg]`, `minidiff[mlx]` and `minidiff[test]`, one after the other; `minidiff[all]`
+`minidiff[linalg]`, `minidiff[mlx]`, `minidiff[dask]` and `minidiff[test]`, one after the other; `minidiff[all]`
 is resolved without installing (CuPy needs a GPU to be of use). Then the tour and
 `minidiff check numpy` run in that environment.
 
 Slow (about a minute): one wheelhouse and one environment serve the whole module. Besides the
-wheelhouse, pip needs a package index for numpy, pluggy, mlx, pytest and setuptools: PyPI or
+wheelhouse, pip needs a package index for numpy, pluggy, mlx, dask, pytest and setuptools: PyPI or
 the local indexes pip is configured with. When pip cannot reach one the tests are skipped
 with pip's error; every other failure fails.
 """
@@ -92,7 +92,7 @@ def user(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> UserEnvi
     subprocess.run([sys.executable, "-m", "venv", str(env.venv)], check=True, timeout=300, env=clean_environment())
     env.installed["minidiff"] = env.pip_install("minidiff")
     env.check_without_pytest = env.run("minidiff", "check", "numpy")
-    extras = ["linalg", *(["mlx"] if sys.platform in MLX_PLATFORMS else []), "test"]
+    extras = ["linalg", *(["mlx"] if sys.platform in MLX_PLATFORMS else []), "dask", "test"]
     for extra in extras:
         env.installed[f"minidiff[{extra}]"] = env.pip_install(f"minidiff[{extra}]")
     return env
@@ -113,7 +113,9 @@ def _metadata(wheel: Path) -> tuple[dict[str, list[str]], str, list[str]]:
 
 def test_the_wheelhouse_holds_one_wheel_per_distribution_at_the_release_version(wheelhouse):
     wheels = {wheel.name for wheel in wheelhouse.glob("*.whl")}
-    expected = {"minidiff", "minidiff_core", "minidiff_numpy", "minidiff_cupy", "minidiff_mlx", "minidiff_ops_linalg"}
+    expected = {
+        "minidiff", "minidiff_core", "minidiff_numpy", "minidiff_cupy", "minidiff_mlx", "minidiff_ops_linalg", "minidiff_dask",
+    }
     assert wheels == {f"{name}-{VERSION}-py3-none-any.whl" for name in expected}
 
 
@@ -155,6 +157,8 @@ def test_each_extra_adds_its_distributions(user):
     if sys.platform in MLX_PLATFORMS:
         assert _from_wheelhouse(user, "minidiff[mlx]") == {"minidiff-mlx"}
         assert {"mlx", *(["mlx-cpu"] if sys.platform == "linux" else [])} <= set(user.installed["minidiff[mlx]"])
+    assert _from_wheelhouse(user, "minidiff[dask]") == {"minidiff-dask"}
+    assert {"dask", "distributed"} <= set(user.installed["minidiff[dask]"])
     assert _from_wheelhouse(user, "minidiff[test]") == set()
     assert "pytest" in user.installed["minidiff[test]"]
 
@@ -164,14 +168,19 @@ def test_all_resolves_to_every_distribution_and_cuda_12s_cupy(user):
     would_install = user.installed["minidiff[all] --dry-run"] = user.pip_install(
         "minidiff[all]", "--dry-run", "--ignore-installed"
     )
-    everything = {"minidiff", "minidiff-core", "minidiff-numpy", "minidiff-cupy", "minidiff-mlx", "minidiff-ops-linalg"}
+    everything = {
+        "minidiff", "minidiff-core", "minidiff-numpy", "minidiff-cupy", "minidiff-mlx", "minidiff-ops-linalg", "minidiff-dask",
+    }
     assert _from_wheelhouse(user, "minidiff[all] --dry-run") == everything
     assert ("cupy-cuda12x" in would_install) == (sys.platform in ("linux", "win32"))
     assert ("mlx" in would_install) == (sys.platform in MLX_PLATFORMS)
 
 
 def test_the_environment_imports_installed_copies_not_the_checkout(user):
-    modules = ["minidiff", "minidiff_numpy", "minidiff_ops_linalg", *(["minidiff_mlx"] if sys.platform in MLX_PLATFORMS else [])]
+    modules = [
+        "minidiff", "minidiff_numpy", "minidiff_ops_linalg", "minidiff_dask",
+        *(["minidiff_mlx"] if sys.platform in MLX_PLATFORMS else []),
+    ]
     result = user.run("python", "-c", f"import {', '.join(modules)}; print({', '.join(m + '.__file__' for m in modules)})")
     assert result.returncode == 0, result.stderr
     for path in result.stdout.split():
@@ -218,4 +227,5 @@ def test_minidiff_info_lists_what_was_installed(user):
     assert f"minidiff-ops-linalg {VERSION}" in result.stdout, result.stdout
     if sys.platform in MLX_PLATFORMS:
         assert re.search(r"^\s+mlx\s+usable\b", result.stdout, re.M), result.stdout
+    assert re.search(r"^\s+dask\s+usable\b", result.stdout, re.M), result.stdout
     assert "Plugins that failed to load: none" in result.stdout

@@ -59,7 +59,7 @@ def test_distributions_pin_each_other_exactly():
     version = _load_dev().version()
     pins = [(folder.name, req) for folder in FOLDERS for req in _requirements(_project(folder))
             if req.name.startswith("minidiff-")]
-    assert len(pins) >= 9  # numpy, linalg, cupy, mlx on the core; the meta-distribution on all
+    assert len(pins) >= 11  # numpy, linalg, cupy, mlx, dask on the core; the meta-distribution on all
     for folder, req in pins:
         assert str(req.specifier) == f"=={version}", f"{folder}: {req} is not pinned to =={version}"
 
