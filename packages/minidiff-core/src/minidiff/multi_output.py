@@ -33,11 +33,23 @@ def bind_multi_output(op: Op, overrides: dict[str, Callable[..., Any]]) -> Calla
         if levels.get():  # under md.vmap: the op's own rule (or a loop) sees the outputs unpacked
             level = innermost(args, kwargs)
             if level is not None:
-                return apply_batched(op, function, args, kwargs, level)
+                operands, params = _normalized(op, args, kwargs)
+                return apply_batched(op, function, operands, params, level)
         layout: list[tuple[tuple[int, ...], Any]] = []
         return unpack(packed_call(*args, _layout=layout, **kwargs), layout)
 
     return function
+
+
+def _normalized(op: Op, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """The call as (operands, parameters), so a parameter given positionally (`eigh(a, "U")`)
+    is not taken for an operand."""
+    from minidiff.dispatch import _params
+
+    if op.parse is not None:
+        operands, params = op.parse(*args, **kwargs)
+        return tuple(operands), params
+    return tuple(args[: op.nargs]), _params(op, args[op.nargs :], kwargs)
 
 
 def unpack(packed: Tensor, layout: list[tuple[tuple[int, ...], Any]]) -> tuple[Tensor, ...]:
