@@ -451,3 +451,18 @@ def test_enable_grad_and_detach_take_the_original_arguments():
     assert leaf.is_leaf and leaf.allow_grad
     md.sum(leaf * leaf).backward()
     np.testing.assert_allclose(leaf.grad.numpy(), [4.0, 8.0])
+
+
+def test_put_along_axis_writes_into_a_tensor_that_does_not_allow_grad():
+    board = md.zeros((2, 3))
+    values = md.Tensor([[1.0], [2.0]], allow_grad=True)
+    out = md.put_along_axis(board, md.Tensor([[1], [2]]), values, axis=1)
+    expected = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])
+    np.testing.assert_array_equal(board.numpy(), expected)
+    np.testing.assert_array_equal(out.numpy(), expected)
+    md.sum(out * md.Tensor([[1.0, 10.0, 100.0], [1.0, 10.0, 100.0]])).backward()
+    np.testing.assert_array_equal(values.grad.numpy(), [[10.0], [100.0]])
+    # a tensor that allows grad is not written into
+    weights = md.zeros((2, 3), allow_grad=True)
+    md.put_along_axis(weights, md.Tensor([[1], [2]]), 5.0, axis=1)
+    assert weights.numpy().sum() == 0.0

@@ -254,22 +254,38 @@ def _along_axis_key(shape: tuple[int, ...], indices: np.ndarray, axis: int) -> t
 
 
 def put_along_axis(arr: Any, indices: Any, values: Any, axis: Any) -> Tensor:
-    """`numpy.put_along_axis` as a function: a new tensor, `arr` with `values` written at
-    `indices` along `axis` (NumPy writes into `arr` and returns None; so does
-    `numpy.put_along_axis(tensor, ...)`). Where an index repeats, the last value wins, as
-    in NumPy; the gradient reaches only the values that were kept.
+    """`numpy.put_along_axis`: `arr` with `values` written at `indices` along `axis`, returned
+    as a new tensor that is differentiable in `arr` and `values`. When `arr` is a Tensor that
+    does not allow grad, the result is also written into it, as NumPy (and the original
+    minidiff) do; a tensor that allows grad is left as it is (writing into it would corrupt
+    its gradient). Where an index repeats, the last value wins, as in NumPy; the gradient
+    reaches only the values that were kept.
 
     >>> import minidiff as md
-    >>> md.put_along_axis(md.zeros((2, 3)), md.Tensor([[1], [2]]), 5.0, axis=1)
+    >>> board = md.zeros((2, 3))
+    >>> md.put_along_axis(board, md.Tensor([[1], [2]]), 5.0, axis=1)
     minidiff.Tensor([[0., 5., 0.],
                      [0., 0., 5.]])
+    >>> board.numpy().sum()
+    np.float64(10.0)
     """
+    target = arr
+    in_place = type(target) is Tensor and not target.allow_grad
+    if in_place:  # computed from a copy: writing into `arr` itself would make the graph stale
+        arr = md.copy(target)
+    result = _put_along_axis(arr, indices, values, axis)
+    if in_place:
+        target[...] = result.detach()
+    return result
+
+
+def _put_along_axis(arr: Any, indices: Any, values: Any, axis: Any) -> Tensor:
     arr, values = as_tensors(arr, values)
     index = to_host(indices)
     if axis is None:
         if index.ndim != 1:
             raise ValueError(f"put_along_axis: with axis=None, indices must be 1-D, got shape {index.shape}")
-        return md.reshape(put_along_axis(md.reshape(arr, (-1,)), index, values, 0), arr.shape)
+        return md.reshape(_put_along_axis(md.reshape(arr, (-1,)), index, values, 0), arr.shape)
     if index.dtype.kind not in "iu":
         raise IndexError(f"put_along_axis: indices must be integers, got dtype {index.dtype}")
     if index.ndim != arr.ndim:
