@@ -50,12 +50,36 @@ from minidiff.factories import array, asarray, tensor
 if TYPE_CHECKING:  # at run time these come from `__getattr__`, on first use
     from minidiff import random, utils
     from minidiff.backend import Backend, BackendUnavailable
+    from minidiff.compat import (
+        binary_op_func,
+        binomial,
+        choice,
+        create_binary_op_func,
+        create_ternary_op_func,
+        create_unary_op_func,
+        disable_new_grads,
+        grad_allowed_,
+        new_grads_allowed_,
+        permutation,
+        rand,
+        randint,
+        randn,
+        set_allow_grad,
+        set_allow_new_grads,
+        shuffle,
+        ternary_op_func,
+        try_unwrap,
+        unary_op_func,
+    )
     from minidiff.config import get_backend, reload_config, set_backend, use_backend
     from minidiff.custom import as_minidiff, create_op_func, custom_vjp
     from minidiff.dispatch import freeze
     from minidiff.functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+    from minidiff.lazy import compute
     from minidiff.registry import Registry
+    from minidiff.serialization import load, save
     from minidiff.transform_args import IndependentOutputWarning
+    from minidiff.batching.vmap import vmap
 
 # Names imported on first use, from the module that defines them. Deferring these modules
 # (and what they pull in: pluggy through dispatch/extend/hookspecs, dataclasses, tomllib)
@@ -71,11 +95,39 @@ _LAZY = {
         ("grad", "hessian", "hvp", "jacobian", "jvp", "value_and_grad", "vjp"), "minidiff.functional"
     ),
     "Registry": "minidiff.registry",
+    "compute": "minidiff.lazy",
+    # the original minidiff's (0.x) names, thin aliases onto today's (docs/coming-from-minidiff-0.x.md)
+    **dict.fromkeys(
+        (
+            "binary_op_func",
+            "binomial",
+            "choice",
+            "create_binary_op_func",
+            "create_ternary_op_func",
+            "create_unary_op_func",
+            "disable_new_grads",
+            "grad_allowed_",
+            "new_grads_allowed_",
+            "permutation",
+            "rand",
+            "randint",
+            "randn",
+            "set_allow_grad",
+            "set_allow_new_grads",
+            "shuffle",
+            "ternary_op_func",
+            "try_unwrap",
+            "unary_op_func",
+        ),
+        "minidiff.compat",
+    ),
+    **dict.fromkeys(("load", "save"), "minidiff.serialization"),
+    "vmap": "minidiff.batching.vmap",
     "IndependentOutputWarning": "minidiff.transform_args",
 }
 # Submodules `import minidiff` used to import, listed by `dir(minidiff)`; like any submodule,
 # `md.random` imports one on first use.
-_SUBMODULES = ("random", "utils")
+_SUBMODULES = ("optim", "random", "utils")
 # Public names that `__getattr__` serves without binding them here, because a global of
 # that name would shadow a builtin this module's code uses (`md.bool` is NumPy's bool).
 # They stay out of `__all__`, so `from minidiff import *` does not shadow the builtin either.
@@ -93,11 +145,19 @@ __all__ = [
     "as_minidiff",
     "asarray",
     "available_backends",
+    "binary_op_func",
+    "binomial",
     "bool_",
+    "choice",
     "complex64",
     "complex128",
+    "compute",
+    "create_binary_op_func",
     "create_op_func",
+    "create_ternary_op_func",
+    "create_unary_op_func",
     "custom_vjp",
+    "disable_new_grads",
     "e",
     "enable_grad",
     "finfo",
@@ -106,6 +166,7 @@ __all__ = [
     "float64",
     "get_backend",
     "grad",
+    "grad_allowed_",
     "hessian",
     "hvp",
     "iinfo",
@@ -117,22 +178,37 @@ __all__ = [
     "is_grad_enabled",
     "jacobian",
     "jvp",
+    "load",
     "nan",
+    "new_grads_allowed_",
     "newaxis",
     "no_grad",
+    "optim",
+    "permutation",
     "pi",
+    "rand",
+    "randint",
+    "randn",
     "random",
     "reload_config",
+    "save",
+    "set_allow_grad",
+    "set_allow_new_grads",
     "set_backend",
+    "shuffle",
     "tensor",
+    "ternary_op_func",
+    "try_unwrap",
     "uint8",
     "uint16",
     "uint32",
     "uint64",
+    "unary_op_func",
     "use_backend",
     "utils",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]
 
 

@@ -10,11 +10,32 @@ from typing import Any
 from numpy.typing import ArrayLike, DTypeLike
 
 from . import linalg as linalg
+from . import optim as optim
 from . import random as random
 from . import utils as utils
 from ._tensor import Tensor as Tensor
 from .backend import Backend as Backend
 from .backend import BackendUnavailable as BackendUnavailable
+from .batching.vmap import vmap as vmap
+from .compat import binary_op_func as binary_op_func
+from .compat import binomial as binomial
+from .compat import choice as choice
+from .compat import create_binary_op_func as create_binary_op_func
+from .compat import create_ternary_op_func as create_ternary_op_func
+from .compat import create_unary_op_func as create_unary_op_func
+from .compat import disable_new_grads as disable_new_grads
+from .compat import grad_allowed_ as grad_allowed_
+from .compat import new_grads_allowed_ as new_grads_allowed_
+from .compat import permutation as permutation
+from .compat import rand as rand
+from .compat import randint as randint
+from .compat import randn as randn
+from .compat import set_allow_grad as set_allow_grad
+from .compat import set_allow_new_grads as set_allow_new_grads
+from .compat import shuffle as shuffle
+from .compat import ternary_op_func as ternary_op_func
+from .compat import try_unwrap as try_unwrap
+from .compat import unary_op_func as unary_op_func
 from .config import get_backend as get_backend
 from .config import reload_config as reload_config
 from .config import set_backend as set_backend
@@ -43,6 +64,9 @@ from .graph import FuncNode as FuncNode
 from .graph import enable_grad as enable_grad
 from .graph import is_grad_enabled as is_grad_enabled
 from .graph import no_grad as no_grad
+from .lazy import compute as compute
+from .serialization import load as load
+from .serialization import save as save
 from .transform_args import IndependentOutputWarning as IndependentOutputWarning
 from numpy import bool_ as bool_
 from numpy import complex128 as complex128
@@ -208,6 +232,15 @@ def argmin(x: _ArrayLike, /, axis: Any = None, keepdims: Any = False) -> Tensor:
     Registered by the plugin 'minidiff.ops.reductions' (from minidiff-core).
     """
 
+def argwhere(x: _ArrayLike, /) -> Tensor:
+    """
+    `numpy.argwhere` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Not differentiable: its result never allows grad (it is a constant in any graph).
+
+    Registered by the plugin 'minidiff.ops.indexing_extras' (from minidiff-core).
+    """
+
 def array_split(ary: _ArrayLike, indices_or_sections: _ArrayLike, axis: int = 0) -> list[Tensor]:
     """
     `numpy.array_split` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
@@ -359,6 +392,15 @@ def convolve(a: _ArrayLike, v: _ArrayLike, mode: str = 'full') -> Tensor:
     Gradient: built from other minidiff ops and differentiated through them, to any order.
 
     Registered by the plugin 'minidiff.ops.calculus' (from minidiff-core).
+    """
+
+def copy(a: _ArrayLike) -> Tensor:
+    """
+    `numpy.copy` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Gradient: built from other minidiff ops and differentiated through them, to any order.
+
+    Registered by the plugin 'minidiff.ops.indexing_extras' (from minidiff-core).
     """
 
 def copysign(x1: _ArrayLike, x2: _ArrayLike, /) -> Tensor:
@@ -757,6 +799,15 @@ def hypot(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
+def index_add(a: _ArrayLike, indices: _ArrayLike, b: _ArrayLike) -> Tensor:
+    """
+    `a` with `b` added at `a[indices]`, repeated indices accumulating as in `numpy.add.at`; the result is also written into `a` when `a` is a Tensor that does not allow grad (as the original minidiff's `index_add` did).
+
+    Gradient: built from other minidiff ops and differentiated through them, to any order.
+
+    Registered by the plugin 'minidiff.ops.indexing_extras' (from minidiff-core).
+    """
+
 def inner(a: _ArrayLike, b: _ArrayLike) -> Tensor:
     """
     `numpy.inner` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
@@ -791,6 +842,15 @@ def isfinite(x: _ArrayLike, /) -> Tensor:
     Not differentiable: its result never allows grad (it is a constant in any graph).
 
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
+    """
+
+def isin(element: _ArrayLike, test_elements: _ArrayLike, /, assume_unique: Any = False, invert: Any = False, kind: Any = None) -> Tensor:
+    """
+    `numpy.isin` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Not differentiable: its result never allows grad (it is a constant in any graph).
+
+    Registered by the plugin 'minidiff.ops.indexing_extras' (from minidiff-core).
     """
 
 def isinf(x: _ArrayLike, /) -> Tensor:
@@ -1601,6 +1661,15 @@ def trunc(x: _ArrayLike, /) -> Tensor:
     Not differentiable: its result never allows grad (it is a constant in any graph).
 
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
+    """
+
+def unravel_index(indices: _ArrayLike, shape: _ArrayLike, order: str = 'C') -> tuple[Tensor, ...]:
+    """
+    `numpy.unravel_index`: one integer Tensor of coordinates per axis of `shape`; integers, so never differentiated.
+
+    Gradient: built from other minidiff ops and differentiated through them, to any order.
+
+    Registered by the plugin 'minidiff.ops.indexing_extras' (from minidiff-core).
     """
 
 def var(x: _ArrayLike, /, axis: Any = None, ddof: Any = 0, keepdims: Any = False, correction: Any = None) -> Tensor:
