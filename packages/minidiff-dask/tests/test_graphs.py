@@ -20,11 +20,9 @@ CHUNK_BYTES = CHUNK * COLUMNS * 8
 
 @pytest.fixture
 def X():
-    """A tall float64 matrix in chunks of rows, made lazily (as on a cluster's workers). Dask's
-    "auto" chunks (of a gradient broadcast to X's shape) are made as large as X's chunks."""
+    """A tall float64 matrix in chunks of rows, made lazily (as on a cluster's workers)."""
     data = da.random.default_rng(5).standard_normal((ROWS, COLUMNS), chunks=(CHUNK, COLUMNS))
-    with dask.config.set({"array.chunk-size": f"{CHUNK_BYTES}B"}):
-        yield md.Tensor(data, backend="dask")
+    return md.Tensor(data, backend="dask")
 
 
 def _host(t):
@@ -60,6 +58,8 @@ def test_reductions_over_the_chunked_axis_reduce_chunk_by_chunk(X, recorder, axi
     x = md.Tensor(X.data, allow_grad=True, backend="dask")
     total = md.sum(md.var(x, axis=axis) + md.logsumexp(x, axis=axis) + md.max(x, axis=axis))
     total.backward()
+    # the gradient of a reduction is broadcast back to X's shape in X's chunks, so it lines up
+    # with X chunk by chunk (Dask's own broadcast_to would make one chunk of X's size)
     assert x.grad.data.chunks == X.data.chunks
     value, grad_norm = md.compute(total, md.sum(x.grad * x.grad))  # results small enough to ask for
     # every task of the forward works on a chunk, and so does every task of the gradient, which

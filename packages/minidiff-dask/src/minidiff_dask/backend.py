@@ -75,7 +75,7 @@ class DaskBackend(Backend):
         return dask_xp.astype(array, dtype)
 
     def synchronize(self, *arrays: Any) -> None:
-        scheduler.compute(*arrays)
+        scheduler.wait(*arrays)
 
     def setitem(self, target: Any, key: Any, value: Any) -> None:
         dask_xp.setitem(target, key, value)

@@ -15,7 +15,7 @@ import dask
 
 from minidiff_dask.settings import scheduler_address
 
-__all__ = ["CONNECT_TIMEOUT", "active_scheduler", "compute", "describe", "disconnect", "persist"]
+__all__ = ["CONNECT_TIMEOUT", "active_scheduler", "compute", "describe", "disconnect", "persist", "wait"]
 
 #: how long connecting to a configured scheduler may take before it is an error
 CONNECT_TIMEOUT = "10s"
@@ -103,6 +103,27 @@ def compute(*arrays: Any) -> tuple[Any, ...]:
     if client is None:
         return dask.compute(*arrays)
     return dask.compute(*arrays, scheduler=client)
+
+
+def wait(*arrays: Any) -> None:
+    """Wait until `arrays` are computed, keeping no values here: on a cluster they are computed
+    (or, if persisted, finish computing) on the workers and released there; without one they
+    are computed in this process and dropped (for timing: `Backend.synchronize`).
+
+    >>> import dask.array as da
+    >>> wait(da.ones(4, chunks=2) * 2)
+    """
+    client = active_scheduler()
+    if client is None:
+        dask.compute(*arrays)
+        return
+    from distributed import futures_of
+    from distributed import wait as wait_for
+
+    # persisting a persisted array is its own futures; anything else is computed where it is,
+    # on the workers: `compute` would gather the whole of it here
+    kept = client.persist(list(arrays))
+    wait_for([future for array in kept for future in futures_of(array)])
 
 
 def persist(*arrays: Any) -> tuple[Any, ...]:

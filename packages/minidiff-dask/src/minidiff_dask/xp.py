@@ -21,6 +21,7 @@ import functools
 import math
 import operator
 import warnings
+from collections import OrderedDict
 from types import ModuleType
 from typing import Any, Callable
 
@@ -71,12 +72,30 @@ for _name in (
     setattr(Array, _name, _keeps_class(_name))
 
 
+#: The chunks of the last few arrays of each shape that was split in several chunks. An array
+#: `broadcast_to` makes takes them when its shape is one of these: the engine broadcasts a
+#: gradient back to its operand's shape, and a tall operand's gradient then lines up with the
+#: operand chunk by chunk (on the worker that holds each chunk) instead of arriving in one piece.
+_recent_chunks: OrderedDict[tuple[int, ...], tuple[tuple[int, ...], ...]] = OrderedDict()
+_RECENT = 32
+
+
+def _remember_chunks(x: Array) -> None:
+    if x.npartitions > 1:
+        _recent_chunks[x.shape] = x.chunks
+        _recent_chunks.move_to_end(x.shape)
+        if len(_recent_chunks) > _RECENT:
+            _recent_chunks.popitem(last=False)
+
+
 def wrap(value: Any, what: str = "") -> Any:
     """`value` with every dask array in it an `Array`, its shape known (see `known_shape`)."""
     if isinstance(value, da.Array):
         if type(value) is not Array:
             value = Array(value.dask, value.name, value.chunks, meta=value._meta)
-        return known_shape(value, what)
+        value = known_shape(value, what)
+        _remember_chunks(value)
+        return value
     if type(value) is tuple or type(value) is list:
         return type(value)(wrap(item, what) for item in value)
     if isinstance(value, tuple) and hasattr(value, "_fields"):  # NumPy's named results (SlogdetResult)
@@ -349,10 +368,24 @@ def _result_shape(shape: tuple[int, ...], key: tuple) -> tuple[int, ...]:
     return np.broadcast_to(np.zeros((), dtype=np.int8), shape)[standin].shape
 
 
+def _host_mask(k: Any) -> bool:
+    return isinstance(k, np.ndarray) and k.dtype.kind == "b"
+
+
+def _mask_positions(key: tuple) -> tuple:
+    """`key` with each host boolean mask replaced by the integer arrays of its `nonzero()`, which
+    NumPy defines mask indexing as: the result's shape is then known without computing. (A key
+    with a 0-d mask, which adds an axis, is left as it is.)"""
+    if not any(_host_mask(k) for k in key) or any(_host_mask(k) and k.ndim == 0 for k in key):
+        return key
+    return tuple(part for k in key for part in (k.nonzero() if _host_mask(k) else (k,)))
+
+
 def getitem(x: Any, key: Any) -> Array:
     """`x[key]` with NumPy's indexing: Dask's where it has it, else in one task (several
-    index arrays, index arrays of more than one dimension)."""
-    x, key = asarray(x), _as_tuple(key)
+    index arrays, index arrays of more than one dimension). A boolean mask on the host picks
+    through its positions, so the result's shape is known; one on Dask is computed first."""
+    x, key = asarray(x), _mask_positions(_as_tuple(key))
     if _dask_can_index(key):
         return wrap(da.Array.__getitem__(x, key if len(key) != 1 else key[0]), "indexing")
     key = _host_masks(key, "indexing")
@@ -389,12 +422,16 @@ def setitem(target: Array, key: Any, value: Any) -> None:
         key, value = _without_new_axes(target.shape, key, value)
         if not key:
             key = (Ellipsis,)
+    selected = _result_shape(target.shape, key)  # NumPy's IndexError now, for an index out of bounds
+    lazy_mask = any(isinstance(k, da.Array) and k.dtype.kind == "b" for k in key)
+    if 0 in selected and not lazy_mask:  # Dask refuses to assign nothing; NumPy checks the shapes only
+        np.broadcast_shapes(np.shape(value), selected)
+        return
     # Dask assigns an array of values through a boolean mask wrongly; a single value it assigns well
     masked_values = np.ndim(value) > 0 and any(_is_array(k) and _kind(k) == "b" for k in key)
     if _dask_can_index(key) and not masked_values:
         da.Array.__setitem__(target, key if len(key) != 1 else key[0], value)
         return
-    _result_shape(target.shape, key)  # NumPy's IndexError now, for an index out of bounds
     new = _one_block(_assigned, target, key, value, shape=target.shape, dtype=target.dtype, what="assignment")
     da.Array.__setitem__(target, Ellipsis, new)
 
@@ -451,15 +488,17 @@ nancumprod = _scan(da.nancumprod)
 
 
 def broadcast_to(x: Any, shape: Any, chunks: Any = None) -> Array:
-    """NumPy's `broadcast_to`, with the new and stretched axes in chunks of Dask's ``"auto"``
-    size (Dask's own puts each in one chunk: a gradient broadcast to a tall input's shape would
-    be one task as large as the input)."""
+    """NumPy's `broadcast_to`. Dask's own puts each new or stretched axis in one chunk, so a
+    gradient broadcast to a tall operand's shape would be one task as large as the operand:
+    here those axes take the chunks of the last array of the result's shape split in chunks
+    (the operand's, in practice; see `_recent_chunks`), else Dask's ``"auto"`` size."""
     x = asarray(x)
     shape = tuple(shape)
     if chunks is None:
+        recent = _recent_chunks.get(shape)
         lead = len(shape) - x.ndim
         spec = tuple(
-            "auto" if i < lead or (x.shape[i - lead] == 1 and n != 1) else x.chunks[i - lead]
+            (recent[i] if recent else "auto") if i < lead or (x.shape[i - lead] == 1 and n != 1) else x.chunks[i - lead]
             for i, n in enumerate(shape)
         )
         chunks = da.core.normalize_chunks(spec, shape, dtype=x.dtype)
@@ -467,9 +506,18 @@ def broadcast_to(x: Any, shape: Any, chunks: Any = None) -> Array:
 
 
 def reshape(x: Any, shape: Any, **kwargs: Any) -> Array:
-    """NumPy's `reshape`, an int `shape` too (Dask's takes only tuples)."""
+    """NumPy's `reshape`, an int `shape` too (Dask's takes only tuples). Dask reshapes chunk by
+    chunk where the chunks allow it; where they do not (an axis split unevenly), the axes
+    after those the two shapes share are put in one chunk first."""
+    x = asarray(x)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    return wrap(da.reshape(asarray(x), shape, **kwargs), "reshape")
+    try:
+        return wrap(da.reshape(x, shape, **kwargs), "reshape")
+    except NotImplementedError:
+        same = 0
+        while same < min(x.ndim, len(shape)) and x.shape[same] == shape[same]:
+            same += 1
+        return wrap(da.reshape(x.rechunk({axis: -1 for axis in range(same, x.ndim)}), shape, **kwargs), "reshape")
 
 
 def repeat(x: Any, repeats: Any, axis: int | None = None) -> Array:
