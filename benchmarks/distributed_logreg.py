@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                   "repeats": args.repeats, "warmup": args.warmup}
         by_setup = {r["setup"]: r for r in results}
         values = {"minidiff": by_setup[SETUPS["2"]].get("step_ms"), "numpy": by_setup[SETUPS["numpy"]].get("step_ms")}
-        summary = [summary_entry("W7 distributed logreg step, 2 Dask workers", "step ms", values, "numpy", None)]
+        summary = [summary_entry("W9 distributed logreg step, 2 Dask workers", "step ms", values, "numpy", None)]
         write_json(args.json, info, config, results, summary)
     return 1 if any("error" in r for r in results) else 0
 
