@@ -12,7 +12,7 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ("minidiff", "minidiff_numpy", "minidiff_mlx", "minidiff_cupy", "minidiff_ops_linalg")
+PACKAGES = ("minidiff", "minidiff_numpy", "minidiff_mlx", "minidiff_cupy", "minidiff_dask", "minidiff_ops_linalg")
 
 
 def _modules() -> list[str]:

@@ -58,6 +58,7 @@ class Tensor:
         *,
         requires_grad: bool | None = None,
         name: str | None = None,
+        **options: Any,
     ) -> None:
         from minidiff.config import get_backend
 
@@ -73,7 +74,7 @@ class Tensor:
                 f"cannot make a minidiff Tensor from {type(data).__name__!r}; "
                 f"expected an array, a (nested) list of numbers or a number"
             )
-        array = chosen.array(data, dtype)
+        array = chosen.array(data, dtype, **_backend_options(chosen, options))
         if chosen.host_dtype(array.dtype).kind not in "biufc":
             raise TypeError(f"minidiff Tensors hold numbers; got data of dtype {array.dtype}")
         _init(self, array, chosen, None)
@@ -261,14 +262,36 @@ class Tensor:
             detached._set_allow_grad(True, dtype_given=True)
         return detached
 
-    def to(self, backend: str) -> Tensor:
-        """A copy on another backend, with the same values and dtype; not differentiable."""
+    def to(self, backend: str, **options: Any) -> Tensor:
+        """A copy on another backend, with the same values and dtype; not differentiable.
+        `options` are the target backend's array options (`chunks=` on Dask).
+
+        >>> import minidiff as md
+        >>> md.Tensor([1.0, 2.0]).to("numpy", chunks=2)
+        Traceback (most recent call last):
+            ...
+        TypeError: backend 'numpy' takes no array option 'chunks' (it takes none)
+        """
         from minidiff.config import get_backend
 
         target = get_backend(backend)
-        if target is self.backend:
+        options = _backend_options(target, options)
+        if target is self.backend and not options:
             return self
-        return Tensor._leaf(target.from_host(self.numpy()), target, self.allow_grad and self.is_leaf, dtype_given=True)
+        data = target.array(self.data, **options) if target is self.backend else target.from_host(self.numpy(), **options)
+        return Tensor._leaf(data, target, self.allow_grad and self.is_leaf, dtype_given=True)
+
+    def compute(self) -> np.ndarray:
+        """The values as a NumPy array, computed now on a lazy backend (Dask); the same as
+        `numpy()` elsewhere. `md.compute(a, b, ...)` computes several in one pass.
+
+        >>> import minidiff as md
+        >>> md.Tensor([1.0, 2.0]).compute()
+        array([1., 2.])
+        """
+        from minidiff.lazy import compute
+
+        return compute(self)[0]
 
     def astype(self, dtype: Any) -> Tensor:
         """The values cast to `dtype`. A cast between floating dtypes passes the gradient
@@ -633,6 +656,16 @@ def _init(tensor: Tensor, data: Any, backend: Backend, node: FuncNode | None) ->
     tensor.name = None
     tensor._version = [0]
     tensor._base = None
+
+
+def _backend_options(backend: Backend, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` for `backend.array`/`from_host`, refused with a TypeError naming any the
+    backend does not take (`chunks=` is Dask's)."""
+    unknown = sorted(set(options) - backend.array_options)
+    if unknown:
+        takes = ", ".join(sorted(backend.array_options)) or "none"
+        raise TypeError(f"backend {backend.name!r} takes no array option {unknown[0]!r} (it takes {takes})")
+    return options
 
 
 def make_tensor(data: Any, backend: Backend, node: FuncNode | None) -> Tensor:

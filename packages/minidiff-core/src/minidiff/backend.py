@@ -59,6 +59,12 @@ class Backend:
     supports_linalg: bool = True
     #: where the arrays live, in words (`minidiff info` shows it)
     device: str = "cpu"
+    #: arrays are recipes computed on demand (Dask): values are read through `compute`, and
+    #: rules that would read a value to choose a formula take the one exact everywhere
+    lazy: bool = False
+    #: keywords `array`/`from_host` take beyond the data (`chunks` on Dask), which
+    #: `md.Tensor(..., **options)` and `t.to(backend, **options)` pass on
+    array_options: frozenset[str] = frozenset()
 
     def asarray(self, obj: Any, dtype: Any = None) -> Any:
         """An array of this backend from a nested list, scalar, host or backend array."""
@@ -92,6 +98,11 @@ class Backend:
     def astype(self, array: Any, dtype: Any) -> Any:
         """`array` cast to `dtype` (a NumPy dtype, or one of the backend's own)."""
         return array.astype(dtype)
+
+    def compute(self, *arrays: Any) -> list[np.ndarray]:
+        """The arrays' values on the host, computed together (a lazy backend runs the work
+        they share once; `md.compute`)."""
+        return [self.to_host(a) for a in arrays]
 
     def synchronize(self, *arrays: Any) -> None:
         """Wait until `arrays` are computed (lazy or asynchronous backends); for timing."""

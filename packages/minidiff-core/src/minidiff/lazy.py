@@ -39,9 +39,8 @@ def compute(*tensors: Tensor) -> tuple[np.ndarray, ...]:
     for positions in by_backend.values():
         backend = tensors[positions[0]].backend
         arrays = [tensors[p].data for p in positions]
-        # a lazy backend computes several arrays at once (`compute`); an eager one has them already
-        together = getattr(backend, "compute", None)
-        results = together(*arrays) if together is not None else [backend.to_host(a) for a in arrays]
+        results = backend.compute(*arrays)
+        # a lazy backend computes several arrays at once; an eager one has them already
         for p, value in zip(positions, results):
             values[p] = np.asarray(value)
     return tuple(values)
