@@ -583,14 +583,17 @@ def test_changing_a_numpy_operand_after_use_does_not_change_the_gradient():
     np.testing.assert_array_equal(x.grad.numpy(), np.arange(4.0))
 
 
-def test_assigning_a_grad_tensor_into_a_tensor_raises():
+def test_assigning_a_grad_tensor_into_a_constant_is_differentiated():
     t = md.Tensor(np.zeros(4))
-    with pytest.raises(RuntimeError, match="not differentiable"):
-        t[...] = leaf(X)
-    with pytest.raises(RuntimeError, match="not differentiable"):
-        t[1] = md.sin(leaf([1.0]))
-    t[...] = md.Tensor(X)  # a constant may be assigned
-    np.testing.assert_array_equal(t.numpy(), X)
+    x = leaf(X)
+    t[1:3] = x[:2] * 3.0  # the constant becomes a computed tensor
+    assert t.allow_grad and not t.is_leaf
+    (t * t).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [18.0 * X[0], 18.0 * X[1], 0.0, 0.0])
+    c = md.Tensor(np.zeros(4))
+    c[...] = md.Tensor(X)  # a constant assigned stays a constant
+    assert not c.allow_grad
+    np.testing.assert_array_equal(c.numpy(), X)
 
 
 def test_in_place_with_a_result_of_another_shape_raises():

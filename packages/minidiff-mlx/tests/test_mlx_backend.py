@@ -224,14 +224,16 @@ def test_random_is_reproducible_and_independent_of_mlx_global_state():
     md.random.seed(None)
 
 
-def test_arrays_are_values_not_views():
+def test_views_act_as_numpy_views_by_functional_updates():
     x = md.Tensor(np.zeros((2, 3)), backend="mlx")
     y = x.reshape(3, 2)
-    y[0] = 1.0  # on NumPy this would write into x too
-    assert x.numpy().sum() == 0.0 and y.numpy().sum() == 2.0
+    y[0] = 1.0  # as on NumPy, the write reaches x (MLX rebuilds x's array: minidiff.inplace)
+    np.testing.assert_array_equal(x.numpy(), [[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    x[1, 2] = 3.0  # and a write to x reaches the view
+    np.testing.assert_array_equal(y.numpy(), [[1.0, 1.0], [0.0, 0.0], [0.0, 3.0]])
     same = md.astype(x, np.float64)
     same[0, 0] = 5.0  # astype gives a new array, as in NumPy
-    assert x.numpy()[0, 0] == 0.0
+    assert x.numpy()[0, 0] == 1.0
     d = x.detach()
     d[0, 0] = 7.0  # detach shares the array, as in NumPy
     assert x.numpy()[0, 0] == 7.0

@@ -29,7 +29,7 @@ class Tensor:
     `backend=` picks the array backend (see `md.use_backend` for the other ways).
     """
 
-    __slots__ = ("data", "backend", "allow_grad", "grad", "node", "name", "_version", "_base", "__weakref__")
+    __slots__ = ("data", "backend", "allow_grad", "grad", "node", "name", "_version", "_base", "_view", "__weakref__")
     # Tensors compare elementwise, so they hash by identity, as PyTorch's do.
     __hash__ = object.__hash__
 
@@ -48,6 +48,10 @@ class Tensor:
     _version: list[int]
     #: the tensor whose buffer this one views, or None
     _base: Tensor | None
+    #: how this view was taken, `(parent, op name, params, version then, recorded)`, or None
+    #: (see `minidiff.inplace`): a write through it lands in its root, and a use after the
+    #: buffer changed takes it again
+    _view: tuple | None
 
     def __init__(
         self,
@@ -153,6 +157,7 @@ class Tensor:
         """The single element as a Python number."""
         if self.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+        _fresh(self)
         return self.data.item()
 
     def tolist(self) -> Any:
@@ -198,6 +203,7 @@ class Tensor:
         >>> t
         minidiff.Tensor([1., 2.])
         """
+        _fresh(self)
         return self.backend.to_host(self.data)
 
     def as_numpy(self) -> np.ndarray:
@@ -445,27 +451,60 @@ class Tensor:
         return ops.getitem(self, key=_unwrap_key(key))
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._check_inplace("item assignment")
+        """`t[key] = value` in place, with NumPy's indexing. On a tensor in a graph (or with a
+        value that allows grad) the write is recorded, as in PyTorch: the surviving elements
+        keep their gradient path and the written ones lead to `value` (see `minidiff.inplace`).
+
+        >>> import minidiff as md
+        >>> x = md.Tensor([1.0, 2.0, 3.0], allow_grad=True)
+        >>> y = x * 1
+        >>> y[0] = 0.0
+        >>> y.sum().backward()
+        >>> x.grad
+        minidiff.Tensor([0., 1., 1.])
+        """
+        from minidiff.inplace import check_writable, needs_recording, store, write
+
+        check_writable(self, "item assignment")
+        key = _unwrap_key(key)
+        if needs_recording(self, value):
+            write(self, key, value)
+            return
         if isinstance(value, Tensor):
-            if value.allow_grad and grad_enabled.get():
-                raise RuntimeError(
-                    "assigning a tensor that allows grad into another tensor is not differentiable in "
-                    "minidiff; build the result out of place (md.where, md.concatenate) instead"
-                )
+            _fresh(value)
             value = value.data
-        self.backend.setitem(self.data, _unwrap_key(key), value)
-        self._version[0] += 1
+        store(self, key, value)
 
     def _check_inplace(self, what: str) -> None:
-        if self.allow_grad and grad_enabled.get():
-            raise RuntimeError(
-                f"{what} on a tensor that allows grad would corrupt its gradient; do it inside "
-                f"`with md.no_grad():` (as for a parameter update) or use an out-of-place op"
-            )
+        from minidiff.inplace import check_writable
+
+        check_writable(self, what)
 
     def _inplace(self, op: Any, other: Any, what: str) -> Tensor:
-        self._check_inplace(what)
-        if self.backend.update(self.data, op.__name__, other.data if isinstance(other, Tensor) else other):
+        from minidiff.inplace import check_writable, needs_recording, refresh, store, write
+
+        check_writable(self, what)
+        if needs_recording(self, other):
+            if self._view is not None and self._version[0] != self._view[3]:
+                refresh(self)
+            # the old value as its own tensor (own buffer, same node): the op's rule may read it,
+            # and the write below overwrites this tensor's buffer
+            old = make_tensor(self.backend.array(self.data), self.backend, self.node)
+            old.allow_grad = self.allow_grad
+            result = op(old, other)
+            if result.shape != self.shape:
+                raise ValueError(
+                    f"in-place {what}: the result has shape {result.shape}, which does not fit this tensor's "
+                    f"shape {self.shape}"
+                )
+            write(self, Ellipsis, result)
+            return self
+        if isinstance(other, Tensor):
+            _fresh(other)
+        _fresh(self)
+        if op is not ops.matmul and self.backend.update(
+            self.data, op.__name__, other.data if isinstance(other, Tensor) else other
+        ):
             self._version[0] += 1
             return self
         with no_grad():
@@ -475,8 +514,7 @@ class Tensor:
                 f"in-place {what}: the result has shape {result.shape}, which does not fit this tensor's "
                 f"shape {self.shape}"
             )
-        self.data[...] = result.data
-        self._version[0] += 1
+        store(self, Ellipsis, result.data)
         return self
 
     # ------------------------------------------------------------------ operators
@@ -593,6 +631,12 @@ class Tensor:
     def __itruediv__(self, other: Any) -> Tensor:
         return self._inplace(ops.divide, other, "/=")
 
+    def __ipow__(self, other: Any) -> Tensor:
+        return self._inplace(ops.power, other, "**=")
+
+    def __imatmul__(self, other: Any) -> Tensor:
+        return self._inplace(ops.matmul, other, "@=")
+
     # ------------------------------------------------------------------ methods that are ops
 
     def reshape(self, *shape: Any) -> Tensor:
@@ -656,6 +700,7 @@ def _init(tensor: Tensor, data: Any, backend: Backend, node: FuncNode | None) ->
     tensor.name = None
     tensor._version = [0]
     tensor._base = None
+    tensor._view = None
 
 
 def _backend_options(backend: Backend, options: dict[str, Any]) -> dict[str, Any]:
@@ -675,6 +720,16 @@ def make_tensor(data: Any, backend: Backend, node: FuncNode | None) -> Tensor:
         data = backend.asarray(data)  # NumPy returns a scalar, not a 0-d array, from 0-d ops
     _init(tensor, data, backend, node)
     return tensor
+
+
+def _fresh(tensor: Tensor) -> None:
+    """Take a view again if its buffer changed since (on backends without shared memory its
+    values would otherwise be the old ones)."""
+    view = tensor._view
+    if view is not None and tensor._version[0] != view[3]:
+        from minidiff.inplace import refresh
+
+        refresh(tensor)
 
 
 def _owner(tensor: Tensor) -> Tensor:

@@ -27,6 +27,7 @@ from minidiff.extend import Op
 from minidiff.graph import FuncNode, grad_enabled
 from minidiff.optable import functions, ops
 from minidiff.registry import Registry
+from minidiff.inplace import note_view, refresh
 from minidiff.saved import RuleReads, params_read, rule_reads
 from minidiff._tensor import Tensor, make_tensor, version_of
 
@@ -187,6 +188,8 @@ def _unary_fast_path(
     def unary(x: Any) -> Tensor:
         if type(x) is not Tensor:
             return apply((x,), empty)
+        if x._view is not None and x._version[0] != x._view[3]:
+            refresh(x)  # a view whose buffer was written since it was taken
         backend = x.backend
         data = kernels[backend](x.data)
         if differentiable and x.allow_grad and grad_enabled.get():
@@ -222,6 +225,10 @@ def _binary_fast_path(
     empty: dict = {}
 
     def binary(x: Any, y: Any) -> Tensor:
+        if type(x) is Tensor and x._view is not None and x._version[0] != x._view[3]:
+            refresh(x)  # a view whose buffer was written since it was taken
+        if type(y) is Tensor and y._view is not None and y._version[0] != y._view[3]:
+            refresh(y)
         if type(x) is Tensor:
             backend = x.backend
             if type(y) is Tensor and y.backend is backend:
@@ -271,6 +278,8 @@ def _unary_with_params_fast_path(
         params = _params(op, args, kwargs)
         if type(x) is not Tensor:
             return apply((x,), params)
+        if x._view is not None and x._version[0] != x._view[3]:
+            refresh(x)  # a view whose buffer was written since it was taken
         backend = x.backend
         try:
             data = kernels[backend](x.data, **params)
@@ -295,7 +304,9 @@ def _unary_with_params_fast_path(
                 out.allow_grad = True
         base = getattr(data, "base", None)
         if base is not None:
-            _share_version_with_viewed_input(out, base, (x,))
+            _share_version_with_viewed_input(out, base, (x,), op, params)
+        elif op.name in _VIEW_OPS and not hasattr(data, "base"):
+            _emulate_view(out, x, op, params)
         if node is not None and keep_ans:
             node.keep_output(out)  # after sharing: a view's counter is its input's
         return out
@@ -339,6 +350,8 @@ def _apply(
     backend = None
     for a in operands:
         if isinstance(a, Tensor):
+            if a._view is not None and a._version[0] != a._view[3]:
+                refresh(a)  # a view whose buffer was written since it was taken
             if backend is None:
                 backend = a.backend
             elif a.backend is not backend:
@@ -377,7 +390,9 @@ def _apply(
         out.allow_grad = True
     base = getattr(data, "base", None)
     if base is not None:
-        _share_version_with_viewed_input(out, base, inputs)
+        _share_version_with_viewed_input(out, base, inputs, op, params)
+    elif op.name in _VIEW_OPS and len(inputs) == 1 and isinstance(inputs[0], Tensor) and not hasattr(data, "base"):
+        _emulate_view(out, inputs[0], op, params)
     if node is not None and reads.keeps(0, differentiated):
         node.keep_output(out)  # after sharing: a view's counter is its input's
     return out
@@ -448,14 +463,37 @@ def frozen_copy(value: Any, backend: Any) -> Any:
     return value  # anything else (a dtype, a callable) is kept as it is
 
 
-def _share_version_with_viewed_input(out: Tensor, base: Any, inputs: tuple) -> None:
+def _share_version_with_viewed_input(out: Tensor, base: Any, inputs: tuple, op: Op, params: dict) -> None:
     """A view (reshape, transpose, basic indexing) shares its input's in-place version
-    counter, so changing either one in place is seen by a graph that saved the other."""
+    counter, so changing either one in place is seen by a graph that saved the other; a
+    one-operand view also remembers how it was taken, so a write through it reaches its
+    input and a use after a write takes it again (see `minidiff.inplace`)."""
     for a in inputs:
         if isinstance(a, Tensor) and (a.data is base or getattr(a.data, "base", None) is base):
             out._base = a if a._base is None else a._base
             out._version = a._version
+            if len(inputs) == 1 and op.nargs == 1 and op.parse is None:
+                note_view(out, a, op.qualname, params)
             return
+
+
+#: the ops whose NumPy results view their operand (`getitem` with a basic key only): on a
+#: backend whose arrays share no memory (MLX), their results act as views all the same
+_VIEW_OPS = frozenset({"getitem", "transpose", "reshape", "diagonal", "squeeze", "expand_dims", "swapaxes", "moveaxis"})
+_BASIC_KEY_TYPES = (int, slice, type(None), type(Ellipsis))
+
+
+def _emulate_view(out: Tensor, x: Tensor, op: Op, params: dict) -> None:
+    """On a backend without shared memory, make `out` a view of `x` as NumPy's would be: one
+    version counter, and writes through either reach the other (by taking the view again)."""
+    if op.name == "getitem":
+        key = params["key"]
+        parts = key if type(key) is tuple else (key,)
+        if not all(type(k) in _BASIC_KEY_TYPES for k in parts):
+            return  # advanced indexing copies, in NumPy too
+    out._base = x if x._base is None else x._base
+    out._version = x._version
+    note_view(out, x, op.qualname, params)
 
 
 def _constant(op: Op, value: Any, backend: Any) -> Tensor:

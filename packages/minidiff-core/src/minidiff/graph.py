@@ -109,6 +109,11 @@ class FuncNode:
         return self
 
     @property
+    def ndim(self) -> int:
+        """The output's rank, for rules that read only `x.shape` or `x.ndim` of an operand."""
+        return len(self.shape)
+
+    @property
     def released(self) -> bool:
         return self.inputs is None
 

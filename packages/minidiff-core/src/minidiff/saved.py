@@ -84,7 +84,7 @@ def _parameters_read(rule: Callable[..., Any]) -> Callable[[int], bool] | None:
     if not isinstance(code, CodeType):
         return None
     names = code.co_varnames[: code.co_argcount]
-    loaded = _names_used(code)
+    loaded = _names_used(code, shape_only_free=True)
     takes_more = bool(code.co_flags & _CO_VARARGS)
 
     def reads(index: int) -> bool:
@@ -95,12 +95,25 @@ def _parameters_read(rule: Callable[..., Any]) -> Callable[[int], bool] | None:
     return reads
 
 
-def _names_used(code: CodeType) -> set[str]:
-    """Every name the code loads, stores or hands to an inner function (closures)."""
+def _names_used(code: CodeType, shape_only_free: bool = False) -> set[str]:
+    """Every name the code loads, stores or hands to an inner function (closures). With
+    `shape_only_free`, a local read only as `x.shape` or `x.ndim` does not count: a node can stand for
+    a computed operand by its own node, which knows the shape (`FuncNode.as_input`), so
+    `getitem`'s and `sum`'s rules keep no values, and a later in-place write to the operand
+    does not make them stale."""
     names = set(code.co_cellvars)
-    for instruction in dis.get_instructions(code):
+    instructions = list(dis.get_instructions(code))
+    for at, instruction in enumerate(instructions):
         value = instruction.argval
         if isinstance(value, str):
+            if (
+                shape_only_free
+                and instruction.opname == "LOAD_FAST"
+                and at + 1 < len(instructions)
+                and instructions[at + 1].opname == "LOAD_ATTR"
+                and instructions[at + 1].argval in ("shape", "ndim")
+            ):
+                continue
             names.add(value)
         elif isinstance(value, tuple):  # Python 3.13's LOAD_FAST_LOAD_FAST loads two names
             names.update(v for v in value if isinstance(v, str))

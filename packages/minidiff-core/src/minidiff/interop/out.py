@@ -1,7 +1,8 @@
 """NumPy's arguments as Tensors, and results written into `out=` as NumPy does.
 
-Writing into a Tensor with `out=` makes that Tensor the result of the op in the graph, so
-gradients stay right; writing a result that needs a gradient into a NumPy array raises
+Writing into a Tensor with `out=` is recorded as an in-place write (`minidiff.inplace`): the
+Tensor, or the base of a view, becomes the result of the op in the graph, so gradients stay
+right; writing a result that needs a gradient into a NumPy array raises
 (it would silently drop the gradient).
 """
 
@@ -11,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from minidiff.graph import grad_enabled
 from minidiff.optable import ops
 from minidiff._tensor import Tensor, make_tensor
 
@@ -32,6 +32,9 @@ def _cast(a: Any, dtype: Any) -> Tensor:
 def _snapshot(t: Tensor) -> Tensor:
     """A copy of `t` as it is now (values, graph node, version), to stand for its old
     value in the graph once `t` is overwritten."""
+    from minidiff._tensor import _fresh
+
+    _fresh(t)  # a view whose base changed: its node and values as of now
     copy = make_tensor(t.backend.array(t.data), t.backend, t.node)
     copy.allow_grad = t.allow_grad
     return copy
@@ -56,12 +59,9 @@ def _store(result: Any, target: Any, casting: str, name: str) -> Any:
 
 
 def _store_in_tensor(result: Tensor, target: Tensor, casting: str, name: str) -> Tensor:
-    parameter = target.is_leaf and target.allow_grad
-    if parameter and grad_enabled.get():
-        raise RuntimeError(
-            f"{name}(..., out=x): writing into a tensor that allows grad would corrupt its gradient; do it "
-            f"inside `with md.no_grad():` (as for a parameter update) or drop out="
-        )
+    from minidiff.inplace import check_writable, needs_recording, store, write
+
+    check_writable(target, f"{name}(..., out=x): writing")
     if result.dtype != target.dtype:
         if not np.can_cast(result.dtype, target.dtype, casting=casting):
             raise TypeError(
@@ -78,16 +78,10 @@ def _store_in_tensor(result: Tensor, target: Tensor, casting: str, name: str) ->
                 f"{name}: the result has shape {result.shape}, which does not fit out= of shape {target.shape}"
             )
         result = ops.broadcast_to(result, target.shape)
-    if not parameter and target._base is not None and (result.allow_grad or target.allow_grad):
-        raise RuntimeError(
-            f"{name}(..., out=view): writing a result that needs a gradient into a view of another tensor is "
-            f"not supported (the viewed tensor's graph would not see it); drop out= and build the result out of place"
-        )
-    target.backend.setitem(target.data, Ellipsis, result.data)
-    target._version[0] += 1
-    if not parameter:
-        # `target` now is the op's output. Its node kept, if anything, `result`'s own buffer,
-        # which nothing else can change.
-        target.node = result.node
-        target.allow_grad = result.allow_grad
+    if needs_recording(target, result):
+        # recorded as `target[...] = result` (through a view, on its base): the result's graph
+        # already holds `target`'s old value where the op read it (`_snapshot`)
+        write(target, Ellipsis, result)
+    else:
+        store(target, Ellipsis, result.data)
     return target

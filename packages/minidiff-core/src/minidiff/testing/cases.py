@@ -7,6 +7,7 @@ here runs one case and raises `AssertionError` (or `GradcheckError`) on a violat
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -184,6 +185,59 @@ def check_refuses_gradients(case: Case) -> None:
         raise AssertionError(f"backward through non-differentiable {case.op.qualname} did not raise")
 
 
+#: the ops with an in-place spelling (`x op= y`), by name
+INPLACE_FORMS: dict[str, Callable[[Any, Any], Any]] = {
+    "add": operator.iadd, "subtract": operator.isub, "multiply": operator.imul, "divide": operator.itruediv,
+    "power": operator.ipow, "matmul": operator.imatmul,
+}
+
+
+def inplace_applies(case: Case) -> bool:
+    """An op with an in-place form, on a sample of two arrays whose result has the first one's shape."""
+    args = case.sample.args
+    if case.op.qualname not in INPLACE_FORMS or not case.op.differentiable or case.sample.order < 1:
+        return False
+    if len(args) != 2 or not all(_is_shape(a) for a in args):
+        return False
+    try:
+        out = reference_of(case.op)(np.full(args[0], 0.5), np.full(args[1], 0.5), **case.sample.params)
+    except Exception:
+        return False
+    return np.shape(out) == tuple(args[0]) and not case.sample.params
+
+
+def check_inplace(case: Case) -> None:
+    """`t = x * 1; t op= y` (and the same through a view of `t`) gives the out-of-place values
+    and gradients, and keeps `t`'s identity."""
+    x, y = materialize(case.op, case.sample, _rng(case))
+    weights = _rng(case).uniform(0.5, 1.5, size=np.shape(x))
+    form = INPLACE_FORMS[case.op.qualname]
+
+    def leaves() -> tuple[Tensor, Tensor]:
+        return Tensor(x, allow_grad=True, backend=case.backend), Tensor(y, allow_grad=True, backend=case.backend)
+
+    def gradients(result: Tensor, a: Tensor, b: Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        md.sum(result * Tensor(weights, backend=case.backend)).backward()
+        return result.numpy(), a.grad.numpy(), b.grad.numpy()
+
+    a, b = leaves()
+    expected = gradients(op_function(case.op)(a, b), a, b)
+    for through_view in (False, True):
+        a, b = leaves()
+        t = a * 1
+        target = md.reshape(t, t.shape) if through_view else t  # a view of t, on NumPy and emulated on MLX
+        before = id(target)
+        written = form(target, b)
+        assert id(written) == before, f"{case.op.qualname}: the in-place form made a new tensor"
+        got = gradients(t, a, b)
+        where = " through a view" if through_view else ""
+        for name, value, want in zip(("value", "gradient of x", "gradient of y"), got, expected):
+            np.testing.assert_allclose(
+                value, want, rtol=1e-5, atol=1e-6,
+                err_msg=f"{case.op.qualname}: the in-place form{where} differs from the out-of-place op in its {name}",
+            )
+
+
 def check_batching(case: Case) -> None:
     """`md.vmap` of the op equals a loop over the batch, in values and gradients."""
     from minidiff.testing.batching import check_batching as batching
@@ -214,4 +268,5 @@ CHECKS: dict[str, tuple[Callable[[Case], bool], Callable[[Case], None]]] = {
     "float32": (lambda c: c.op.differentiable and c.sample.order >= 1, check_float32),
     "refuses_gradients": (lambda c: not c.op.differentiable and not c.op.creation, check_refuses_gradients),
     "batching": (_batching_applies, check_batching),
+    "inplace": (inplace_applies, check_inplace),
 }

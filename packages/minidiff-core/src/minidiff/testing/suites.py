@@ -139,6 +139,9 @@ class _Suite:
     def test_batching(self, case: Case) -> None:
         CHECKS["batching"][1](case)
 
+    def test_inplace(self, case: Case) -> None:
+        CHECKS["inplace"][1](case)
+
 
 class OpPackSuite(_Suite):
     """Every check on every op of `op_pack`, on every sample and every usable backend."""
