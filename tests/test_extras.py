@@ -87,9 +87,11 @@ EXPECTED_LINUX = {
     "cuda": {"minidiff-core", "minidiff-numpy", "minidiff-cupy", "cupy-cuda12x"},
     "mlx": {"minidiff-core", "minidiff-numpy", "minidiff-mlx", "mlx"},
     "linalg": {"minidiff-core", "minidiff-numpy", "minidiff-ops-linalg"},
+    "dask": {"minidiff-core", "minidiff-numpy", "minidiff-dask", "dask"},
     "test": {"minidiff-core", "minidiff-numpy"},  # minidiff-core[test]: checked below
     "all": {
         "minidiff-core", "minidiff-numpy", "minidiff-cupy", "cupy-cuda12x", "minidiff-mlx", "mlx", "minidiff-ops-linalg",
+        "minidiff-dask", "dask",
     },
 }
 # CuPy has no macOS wheels: there the cuda extra brings minidiff-cupy alone (reporting the

@@ -512,7 +512,8 @@ def _positions(key: Any, shape: tuple[int, ...]) -> Any:
     parts = key if isinstance(key, tuple) else (key,)
     host = tuple(to_numpy(k) if isinstance(k, mx.array) else k for k in parts)
     flat = np.arange(math.prod(shape)).reshape(shape)
-    return flat[host if isinstance(key, tuple) else host[0]]
+    # contiguous: a reversing slice gives negative strides, which MLX cannot take in
+    return np.ascontiguousarray(flat[host if isinstance(key, tuple) else host[0]])
 
 
 def getitem(x: Any, key: Any) -> Any:
