@@ -335,3 +335,56 @@ def test_an_index_array_with_repeats_matches_the_last_write_rule(index):
     np.testing.assert_allclose(
         v.grad.numpy(), [weights[p] if last[p] == j else 0.0 for j, p in enumerate(index)]
     )
+
+
+# ---------------------------------------------------------------------------- aliasing and odd values
+
+
+def test_an_augmented_assignment_of_a_tensor_with_itself_reads_the_old_value(backend):
+    x = tensor([1.0, 2.0])
+    y = x * 1
+    y *= y
+    close(y, [1, 4])
+    md.sum(y).backward()
+    close(x.grad, [2, 4])
+
+
+def test_an_augmented_assignment_from_a_view_of_the_same_tensor(backend):
+    x = tensor([1.0, 2.0, 5.0])
+    y = x * 1
+    y[1:] += y[:-1]  # Python reads y[:-1] first: y = [x0, x1 + x0, x2 + x1]
+    close(y, [1, 3, 7])
+    md.sum(y * md.Tensor(np.array([1.0, 2.0, 3.0], dtype=np.float32))).backward()
+    close(x.grad, [1 + 2, 2 + 3, 3])
+
+
+def test_an_integer_tensor_holds_a_cast_of_a_value_that_allows_grad(backend):
+    t = md.zeros(3, dtype=np.int64)
+    t[0] = tensor(2.5) * 1
+    assert not t.allow_grad and t.numpy().tolist() == [2, 0, 0]
+
+
+def test_jacobian_through_in_place_code(backend):
+    def f(x):
+        y = x * 1
+        y[1:] += x[:-1] ** 2
+        y[0] = md.sin(x[2])
+        return y
+
+    x0, x1, x2 = 0.3, 0.7, 1.1
+    expected = [[0, 0, np.cos(x2)], [2 * x0, 1, 0], [0, 2 * x1, 1]]
+    close(md.jacobian(f)(md.Tensor(np.array([x0, x1, x2], dtype=np.float32))), expected)
+
+
+def test_a_slice_used_before_a_write_keeps_its_gradient_and_a_saved_one_raises(backend):
+    x = tensor([1.0, 2.0, 3.0])
+    y = x * 1
+    s = md.sum(y[1:] * 3.0)  # getitem needs only the shape of y, multiply by a constant nothing
+    y[1] = tensor(10.0)
+    s.backward()
+    close(x.grad, [0, 3, 3])
+    y = x * 1
+    saved = md.sum(md.sin(y[1:]))  # sin keeps the slice, which shares y's buffer
+    y[2] = 0.0
+    with pytest.raises(RuntimeError, match="modified in place"):
+        saved.backward()

@@ -491,7 +491,7 @@ class Tensor:
             # and the write below overwrites this tensor's buffer
             old = make_tensor(self.backend.array(self.data), self.backend, self.node)
             old.allow_grad = self.allow_grad
-            result = op(old, other)
+            result = op(old, old if other is self else other)  # `y *= y` reads the old value twice
             if result.shape != self.shape:
                 raise ValueError(
                     f"in-place {what}: the result has shape {result.shape}, which does not fit this tensor's "

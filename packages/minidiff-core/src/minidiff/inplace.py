@@ -113,11 +113,13 @@ def needs_recording(target: Tensor, value: Any) -> bool:
     if not grad_enabled.get():
         return False
     if target._view is not None:
-        target = _root_and_positions_root(target)
+        target = _root(target)
+    if not target.backend.is_floating(target.data.dtype):
+        return False  # an integer or bool tensor holds a cast of the value: a constant, as `astype(int)` gives
     return target.allow_grad or (isinstance(value, Tensor) and value.allow_grad)
 
 
-def _root_and_positions_root(view: Tensor) -> Tensor:
+def _root(view: Tensor) -> Tensor:
     while view._view is not None:
         view = view._view[0]
     return view
@@ -125,7 +127,7 @@ def _root_and_positions_root(view: Tensor) -> Tensor:
 
 def check_writable(target: Tensor, what: str) -> None:
     """Refuse a write to a leaf that allows grad outside `md.no_grad()`, as PyTorch does."""
-    root = _root_and_positions_root(target)
+    root = _root(target)
     if root.allow_grad and root.node is None and grad_enabled.get():
         raise RuntimeError(
             f"{what} on a tensor that allows grad would corrupt its gradient; do it inside "
@@ -163,13 +165,11 @@ def write(target: Tensor, key: Any, value: Any) -> None:
         return
     if target._base is not None:
         raise RuntimeError(
-            "a recorded write into a tensor that shares memory with another (a `detach()` of it, or a view "
-            "taken in a way minidiff does not follow) would change the other behind its graph's back; "
-            "write into a copy (`t.copy()`) instead"
+            "a recorded write into a tensor that shares memory with another (a `detach()` of it, the output "
+            "of an md.custom_vjp function) would change the other behind its graph's back; write into a "
+            "copy (`t.copy()`) instead"
         )
     backend = target.backend
-    if not backend.is_floating(target.data.dtype):
-        raise TypeError(f"a tensor of dtype {target.dtype} cannot hold a value that allows grad")
     key = frozen_copy(key, backend)
     value_tensor = value if isinstance(value, Tensor) else None
     raw = value.data if value_tensor is not None else value
