@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A masked update loop written in place (`y[mask] = a * y[mask] + b`) against its out-of-place spelling
-(`y = md.where(mask, a * y + b, y)`), forward + backward, next to PyTorch and NumPy by hand (W9).
+(`y = md.where(mask, a * y + b, y)`), forward + backward, next to PyTorch and NumPy by hand (W10).
 
 The workload starts from `y = x * 1` (a vector of n floats) and applies K masked affine updates, each on a fixed
 random half of the elements, then takes `sum(y * y)` and its gradient with respect to x. In place, each update is
@@ -116,7 +116,7 @@ def make_suite(size: str) -> Suite:
         numpy_note="numpy (by hand): fwd is the loop in place (the floor), fwd+bwd adds the gradient by hand.",
         config={"n": n, "updates": k, "dtype": "float64"},
         reference="numpy",
-        summary=(SummaryRow(f"W9 masked update loop, n={n:,}, K={k}", measure="fwd_bwd", against="torch"),),
+        summary=(SummaryRow(f"W10 masked update loop, n={n:,}, K={k}", measure="fwd_bwd", against="torch"),),
         repeats=10,
         warmup=1,
     )

@@ -1,4 +1,4 @@
-"""benchmarks/inplace.py (W9) runs, checks every library against the floor, and prints its table (no timing is
+"""benchmarks/inplace.py (W10) runs, checks every library against the floor, and prints its table (no timing is
 asserted)."""
 
 from __future__ import annotations
@@ -27,5 +27,5 @@ def test_inplace_prints_both_minidiff_spellings_and_a_summary_row(tmp_path: Path
     assert "minidiff (in place)" in libraries and "minidiff (md.where)" in libraries
     assert written["config"] == {"n": 1000, "updates": 10, "dtype": "float64", **{
         key: written["config"][key] for key in written["config"] if key not in ("n", "updates", "dtype")}}
-    assert written["summary"][0]["workload"].startswith("W9 masked update loop")
+    assert written["summary"][0]["workload"].startswith("W10 masked update loop")
     assert written["summary"][0]["values"]["minidiff"] > 0
