@@ -388,3 +388,47 @@ def test_a_slice_used_before_a_write_keeps_its_gradient_and_a_saved_one_raises(b
     y[2] = 0.0
     with pytest.raises(RuntimeError, match="modified in place"):
         saved.backward()
+
+
+# ---------------------------------------------------------------------------- ufuncs with out= and where=
+
+
+def test_ufunc_out_into_a_computed_tensor_is_recorded(backend):
+    x = tensor([1.0, 2.0, 3.0, 4.0])
+    y = x * 1
+    assert np.multiply(y, y, out=y) is y  # y = x^2, y an operand too: its old value is read
+    close(y, [1, 4, 9, 16])
+    weighted(y).backward()
+    close(x.grad, 2 * C * [1, 2, 3, 4])
+
+
+def test_ufunc_where_keeps_the_old_values_elsewhere(backend):
+    x = tensor([1.0, 2.0, 3.0, 4.0])
+    y = x * 1
+    np.exp(y, out=y, where=np.array([True, False, True, False]))
+    close(y, [np.e, 2, np.exp(3), 4])
+    weighted(y).backward()
+    close(x.grad, C * [np.e, 1, np.exp(3), 1])
+    target = md.zeros(4, dtype=np.float32)  # a constant out= becomes the result
+    np.sin(x, out=target, where=np.array([False, True, True, False]))
+    weighted(target).backward()
+    close(x.grad, C * [0, np.cos(2), np.cos(3), 0])
+
+
+def test_ufunc_out_through_a_view_lands_in_the_base(backend):
+    x = tensor([1.0, 2.0, 3.0, 4.0])
+    y = x * 1
+    np.add(y[2:], 10.0, out=y[2:])
+    close(y, [1, 2, 13, 14])
+    md.sum(y * y).backward()
+    close(x.grad, [2, 4, 26, 28])
+
+
+def test_ufunc_out_into_a_leaf_that_allows_grad_still_refuses(backend):
+    x = tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="no_grad"):
+        np.add(x, 1.0, out=x)
+    with md.no_grad():
+        np.add(x, 1.0, out=x)
+    assert x.is_leaf
+    close(x, [2, 3])
