@@ -432,3 +432,17 @@ def test_ufunc_out_into_a_leaf_that_allows_grad_still_refuses(backend):
         np.add(x, 1.0, out=x)
     assert x.is_leaf
     close(x, [2, 3])
+
+
+def test_a_long_chain_of_views_follows_a_write_without_recursion(backend):
+    x = md.Tensor(np.ones(3000, dtype=np.float32), allow_grad=True)
+    y = x * 1
+    z = y
+    for _ in range(2000):  # beyond Python's recursion limit
+        z = z[1:]
+    y[2500] = tensor(5.0)
+    assert md.sum(z).item() == 1004.0
+    md.sum(z).backward()
+    assert x.grad.numpy().sum() == 999.0
+    z[0] = 7.0  # and a write through the last view reaches y
+    assert y[2000].item() == 7.0

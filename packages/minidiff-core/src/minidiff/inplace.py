@@ -78,15 +78,19 @@ def note_view(out: Tensor, parent: Tensor, qualname: str, params: dict) -> None:
 def refresh(view: Tensor) -> None:
     """Take `view` again from its parent when the buffer changed since it was taken, so its
     values (on backends without shared memory) and its node follow the write."""
-    parent, qualname, params, _, recorded = view._view
-    if parent._view is not None and parent._version[0] != parent._view[3]:
-        refresh(parent)
-    with enable_grad(recorded or grad_enabled.get()):
-        fresh = functions[qualname](parent, **params)
-    view.data = fresh.data
-    view.node = fresh.node
-    view.allow_grad = fresh.allow_grad
-    view._view = (parent, qualname, params, view._version[0], fresh.node is not None)
+    stale = [view]  # the view, then each stale view it was taken from: refreshed outermost first
+    parent = view._view[0]
+    while parent._view is not None and parent._version[0] != parent._view[3]:
+        stale.append(parent)  # a loop, not recursion: a chain of 10,000 views is fine
+        parent = parent._view[0]
+    for tensor in reversed(stale):
+        parent, qualname, params, _, recorded = tensor._view
+        with enable_grad(recorded or grad_enabled.get()):
+            fresh = functions[qualname](parent, **params)
+        tensor.data = fresh.data
+        tensor.node = fresh.node
+        tensor.allow_grad = fresh.allow_grad
+        tensor._view = (parent, qualname, params, tensor._version[0], fresh.node is not None)
 
 
 def _root_and_positions(view: Tensor) -> tuple[Tensor, Any]:
