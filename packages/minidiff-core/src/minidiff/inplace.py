@@ -182,8 +182,9 @@ def write(target: Tensor, key: Any, value: Any) -> None:
         raw = value_tensor.data
     keep = wins = None
     if key is not Ellipsis:
-        keep_array = backend.xp.ones(target.shape, dtype=target.data.dtype)
-        backend.setitem(keep_array, key, 0)
+        # bool, an eighth of a float64 mask: `g * keep` keeps g's dtype
+        keep_array = backend.xp.ones(target.shape, dtype=bool)
+        backend.setitem(keep_array, key, False)
         keep = make_tensor(keep_array, backend, None)
         wins = _winners(target, key)
     value_ndim = len(getattr(raw, "shape", ()))
@@ -229,4 +230,4 @@ def _winners(target: Tensor, key: Any) -> Tensor | None:
     wins = landed == ids
     if bool(backend.to_host(wins).all()):
         return None
-    return make_tensor(backend.astype(wins, target.data.dtype), backend, None)
+    return make_tensor(wins, backend, None)
