@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
-from minidiff.graph import grad_enabled, no_grad
+from minidiff.graph import no_grad
 from minidiff.optable import ops
 
 if TYPE_CHECKING:
@@ -474,11 +474,6 @@ class Tensor:
             _fresh(value)
             value = value.data
         store(self, key, value)
-
-    def _check_inplace(self, what: str) -> None:
-        from minidiff.inplace import check_writable
-
-        check_writable(self, what)
 
     def _inplace(self, op: Any, other: Any, what: str) -> Tensor:
         from minidiff.inplace import check_writable, needs_recording, refresh, store, write
