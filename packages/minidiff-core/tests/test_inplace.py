@@ -446,3 +446,14 @@ def test_a_long_chain_of_views_follows_a_write_without_recursion(backend):
     assert x.grad.numpy().sum() == 999.0
     z[0] = 7.0  # and a write through the last view reaches y
     assert y[2000].item() == 7.0
+
+
+def test_one_element_is_a_copy_and_a_row_a_view_as_in_numpy(backend):
+    y = md.Tensor(np.array([1.0, 2.0], dtype=np.float32))
+    element = y[0]
+    element[...] = 9.0
+    close(y, [1, 2])
+    z = md.Tensor(np.array([[1.0, 2.0]], dtype=np.float32))
+    row = z[0]
+    row[0] = 9.0
+    close(z, [[9, 2]])

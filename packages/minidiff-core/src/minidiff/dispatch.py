@@ -491,6 +491,8 @@ def _emulate_view(out: Tensor, x: Tensor, op: Op, params: dict) -> None:
         parts = key if type(key) is tuple else (key,)
         if not all(type(k) in _BASIC_KEY_TYPES for k in parts):
             return  # advanced indexing copies, in NumPy too
+        if all(type(k) is int for k in parts) and len(parts) == x.ndim:
+            return  # one element: NumPy gives a scalar, not a view
     out._base = x if x._base is None else x._base
     out._version = x._version
     note_view(out, x, op.qualname, params)
