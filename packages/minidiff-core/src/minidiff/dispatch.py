@@ -305,7 +305,7 @@ def _unary_with_params_fast_path(
         base = getattr(data, "base", None)
         if base is not None:
             _share_version_with_viewed_input(out, base, (x,), op, params)
-        elif op.name in _VIEW_OPS and not hasattr(data, "base"):
+        elif op.view and not hasattr(data, "base"):
             _emulate_view(out, x, op, params)
         if node is not None and keep_ans:
             node.keep_output(out)  # after sharing: a view's counter is its input's
@@ -391,7 +391,7 @@ def _apply(
     base = getattr(data, "base", None)
     if base is not None:
         _share_version_with_viewed_input(out, base, inputs, op, params)
-    elif op.name in _VIEW_OPS and len(inputs) == 1 and isinstance(inputs[0], Tensor) and not hasattr(data, "base"):
+    elif op.view and len(inputs) == 1 and isinstance(inputs[0], Tensor) and not hasattr(data, "base"):
         _emulate_view(out, inputs[0], op, params)
     if node is not None and reads.keeps(0, differentiated):
         node.keep_output(out)  # after sharing: a view's counter is its input's
@@ -479,7 +479,6 @@ def _share_version_with_viewed_input(out: Tensor, base: Any, inputs: tuple, op: 
 
 #: the ops whose NumPy results view their operand (`getitem` with a basic key only): on a
 #: backend whose arrays share no memory (MLX), their results act as views all the same
-_VIEW_OPS = frozenset({"getitem", "transpose", "reshape", "diagonal", "squeeze", "expand_dims", "swapaxes", "moveaxis"})
 _BASIC_KEY_TYPES = (int, slice, type(None), type(Ellipsis))
 
 

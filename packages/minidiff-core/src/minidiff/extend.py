@@ -240,6 +240,11 @@ class Op:
       `minidiff.batching.rules`: `elementwise`, `axis()`, `leading()`). Without one the op
       runs once per batch element, with a warning. A composite op needs none: the ops it
       calls batch.
+    - `view`: the result is a view of the operand where the backend has views (NumPy): a
+      write through it changes the operand (`reshape`, `transpose`, basic `getitem`). On a
+      backend without shared memory (MLX, Dask) minidiff then emulates the view.
+    - `inplace`: the augmented assignment that runs the op in place (`operator.iadd` for
+      `add`), which the kit checks against the out-of-place op.
     """
 
     name: str
@@ -257,6 +262,8 @@ class Op:
     nout: int = 1
     doc: str = ""
     batch: Callable[..., Any] | None = None
+    view: bool = False
+    inplace: Callable[[Any, Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if (self.forward is None) == (self.composite is None):

@@ -66,7 +66,7 @@ def check_op(op: Any, plugin: str) -> None:
         raise TypeError(f"{where}: doc must be a str, got {type(op.doc).__name__}")
     if not isinstance(op.params, Mapping) or not all(isinstance(key, str) for key in op.params):
         raise TypeError(f"{where}: params must be a mapping from parameter names (str) to defaults, got {op.params!r}")
-    for field in ("reference", "parse", "composite", "batch"):
+    for field in ("reference", "parse", "composite", "batch", "inplace"):
         _check_callable(getattr(op, field), where, field, optional=True)
 
     if op.composite is not None:

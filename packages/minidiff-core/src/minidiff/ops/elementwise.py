@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -81,14 +82,17 @@ def unary(name: str, rule, domain: tuple[float, float] = (-2.0, 2.0)) -> Op:
     return Op(name, name, vjp=(rule,), samples=samples, batch=rules.elementwise)
 
 
-def binary(name: str, rule_x, rule_y, domain: tuple[float, float] = (-2.0, 2.0), extra: tuple[Sample, ...] = ()) -> Op:
+def binary(
+    name: str, rule_x, rule_y, domain: tuple[float, float] = (-2.0, 2.0), extra: tuple[Sample, ...] = (),
+    inplace=None,
+) -> Op:
     samples = (
         sample((3, 4), (3, 4), domain=domain),
         sample((3, 1), (4,), domain=domain),  # broadcasting both ways
         sample((2, 3), (), domain=domain),
         *extra,
     )
-    return Op(name, name, vjp=(rule_x, rule_y), nargs=2, samples=samples, batch=rules.elementwise)
+    return Op(name, name, vjp=(rule_x, rule_y), nargs=2, samples=samples, batch=rules.elementwise, inplace=inplace)
 
 
 def _tie_split(g, x, y):
@@ -147,15 +151,16 @@ DIFFERENTIABLE = [
     unary("arcsinh", lambda g, ans, x: g / md.sqrt(x * x + 1.0)),
     unary("arccosh", lambda g, ans, x: g / md.sqrt(x * x - 1.0), (1.2, 3.0)),
     unary("arctanh", lambda g, ans, x: g / (1.0 - x * x), OPEN_UNIT),
-    binary("add", lambda g, ans, x, y: g, lambda g, ans, x, y: g),
-    binary("subtract", lambda g, ans, x, y: g, lambda g, ans, x, y: -g),
-    binary("multiply", lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x),
-    binary("divide", lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y, POSITIVE),
+    binary("add", lambda g, ans, x, y: g, lambda g, ans, x, y: g, inplace=operator.iadd),
+    binary("subtract", lambda g, ans, x, y: g, lambda g, ans, x, y: -g, inplace=operator.isub),
+    binary("multiply", lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x, inplace=operator.imul),
+    binary("divide", lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y, POSITIVE, inplace=operator.itruediv),
     binary(
         "power",
         _power_vjp_x,
         _power_vjp_y,
         POSITIVE,
+        inplace=operator.ipow,
         extra=(
             sample((3, 4), 2, domain=(-2.0, 2.0)),
             sample((3, 4), 0.5, domain=POSITIVE),

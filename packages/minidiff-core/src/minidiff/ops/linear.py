@@ -372,6 +372,7 @@ OPS = [
         vjp=(_matmul_vjp_a, _matmul_vjp_b),
         nargs=2,
         batch=_matmul_batch,
+        inplace=operator.imatmul,
         samples=(
             sample((3, 4), (4, 5)),
             sample((4,), (4, 5)),

@@ -222,6 +222,7 @@ OPS = [
     Op(
         "diagonal",
         "diagonal",
+        view=True,
         vjp=(_diagonal_vjp,),
         params={"offset": 0, "axis1": 0, "axis2": 1},
         batch=diagonal_plane_batch,

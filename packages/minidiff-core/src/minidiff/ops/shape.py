@@ -374,6 +374,7 @@ OPS = [
     Op(
         "reshape",
         lambda xp, x, shape: xp.reshape(x, shape),
+        view=True,
         vjp=(lambda g, ans, x, shape: md.reshape(g, x.shape),),
         params={"shape": None},
         reference=_reshape_reference,
@@ -383,6 +384,7 @@ OPS = [
     Op(
         "transpose",
         "transpose",
+        view=True,
         vjp=(lambda g, ans, x, axes: md.transpose(g, inverse_permutation(axes, x.ndim)),),
         params={"axes": None},
         batch=_transpose_batch,
@@ -391,6 +393,7 @@ OPS = [
     Op(
         "swapaxes",
         "swapaxes",
+        view=True,
         vjp=(lambda g, ans, x, axis1, axis2: md.swapaxes(g, axis1, axis2),),
         params={"axis1": None, "axis2": None},
         batch=_swapaxes_batch,
@@ -399,6 +402,7 @@ OPS = [
     Op(
         "moveaxis",
         "moveaxis",
+        view=True,
         vjp=(lambda g, ans, x, source, destination: md.moveaxis(g, destination, source),),
         params={"source": None, "destination": None},
         batch=_moveaxis_batch,
@@ -410,6 +414,7 @@ OPS = [
     Op(
         "expand_dims",
         "expand_dims",
+        view=True,
         vjp=(lambda g, ans, x, axis: md.reshape(g, x.shape),),
         params={"axis": None},
         batch=_expand_dims_batch,
@@ -418,6 +423,7 @@ OPS = [
     Op(
         "squeeze",
         "squeeze",
+        view=True,
         vjp=(lambda g, ans, x, axis: md.reshape(g, x.shape),),
         params={"axis": None},
         batch=_squeeze_batch,
@@ -525,6 +531,7 @@ OPS = [
     Op(
         "getitem",
         lambda xp, x, key: x[key],
+        view=True,
         vjp=(lambda g, ans, x, key: ops.scatter_add(g, shape=x.shape, key=key),),
         params={"key": None},
         public=False,

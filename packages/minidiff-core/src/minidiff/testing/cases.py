@@ -185,17 +185,10 @@ def check_refuses_gradients(case: Case) -> None:
         raise AssertionError(f"backward through non-differentiable {case.op.qualname} did not raise")
 
 
-#: the ops with an in-place spelling (`x op= y`), by name
-INPLACE_FORMS: dict[str, Callable[[Any, Any], Any]] = {
-    "add": operator.iadd, "subtract": operator.isub, "multiply": operator.imul, "divide": operator.itruediv,
-    "power": operator.ipow, "matmul": operator.imatmul,
-}
-
-
 def inplace_applies(case: Case) -> bool:
     """An op with an in-place form, on a sample of two arrays whose result has the first one's shape."""
     args = case.sample.args
-    if case.op.qualname not in INPLACE_FORMS or not case.op.differentiable or case.sample.order < 1:
+    if case.op.inplace is None or not case.op.differentiable or case.sample.order < 1:
         return False
     if len(args) != 2 or not all(_is_shape(a) for a in args):
         return False
@@ -211,7 +204,7 @@ def check_inplace(case: Case) -> None:
     and gradients, and keeps `t`'s identity."""
     x, y = materialize(case.op, case.sample, _rng(case))
     weights = _rng(case).uniform(0.5, 1.5, size=np.shape(x))
-    form = INPLACE_FORMS[case.op.qualname]
+    form = case.op.inplace
 
     def leaves() -> tuple[Tensor, Tensor]:
         return Tensor(x, allow_grad=True, backend=case.backend), Tensor(y, allow_grad=True, backend=case.backend)
