@@ -38,6 +38,8 @@ def _shape(shape) -> int | tuple[int, ...]:
 
 SHAPES = (sample((2, 3)), sample(4), sample(()), sample([2, 1, 3]))
 LIKE_SAMPLES = (sample((2, 3)), sample((2, 3), dtype=np.float32), sample((), dtype=np.int64))
+# zeros and ones: every shape, and dtype= by keyword and by position (NumPy's second argument)
+FILLED_SAMPLES = (*SHAPES, sample((2, 3), dtype=np.float32), sample(3, dtype=np.int32), sample(2, "float32"))
 
 def _named(function: Any) -> Any:
     """`function` renamed after its op (`_zeros` -> `zeros`), so Python's own errors about
@@ -106,14 +108,14 @@ OPS = [
         _zeros,
         creation=True,
         nargs=0,
-        samples=(*SHAPES, sample((2, 3), dtype=np.float32), sample(3, dtype=np.int32), sample(2, "float32")),
+        samples=FILLED_SAMPLES,
     ),
     Op(
         "ones",
         _ones,
         creation=True,
         nargs=0,
-        samples=(*SHAPES, sample((2, 3), dtype=np.float32), sample(3, dtype=np.int32), sample(2, "float32")),
+        samples=FILLED_SAMPLES,
     ),
     Op(
         "full",
