@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
+from minidiff.array_api.tensor_protocol import ArrayAPIProtocol
 from minidiff.graph import no_grad
 from minidiff.optable import ops
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from minidiff.graph import FuncNode
 
 
-class Tensor:
+class Tensor(ArrayAPIProtocol):
     """An n-dimensional array that records the ops applied to it.
 
     >>> import minidiff as md
