@@ -55,6 +55,10 @@ class TestIndexingExtras(OpPackSuite):
     op_pack = "indexing_extras"
 
 
+class TestComplexParts(OpPackSuite):
+    op_pack = "complex_parts"
+
+
 def test_every_builtin_family_is_covered_above():
     covered = {
         "creation", "elementwise", "reductions", "shape", "linear", "numpy_extras", "arrangement", "ordering",

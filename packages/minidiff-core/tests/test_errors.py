@@ -138,11 +138,12 @@ def test_a_ragged_list_is_rejected():
         md.Tensor([[1.0, 2.0], [3.0]])
 
 
-def test_only_floating_tensors_allow_grad():
+def test_only_floating_and_complex_tensors_allow_grad():
     with pytest.raises(TypeError, match="int32"):
         md.Tensor([1, 2], dtype=np.int32, allow_grad=True)
-    with pytest.raises(TypeError, match="complex"):
-        md.Tensor([1j], allow_grad=True)
+    with pytest.raises(TypeError, match="bool"):
+        md.Tensor([True], dtype=bool, allow_grad=True)
+    assert md.Tensor([1j], allow_grad=True).allow_grad
 
 
 # ---------------------------------------------------------------------------- backends

@@ -93,9 +93,9 @@ class Tensor(ArrayAPIProtocol):
         return tensor
 
     def _set_allow_grad(self, allow_grad: bool, *, dtype_given: bool) -> None:
-        if allow_grad and not self.backend.is_floating(self.data.dtype):
+        if allow_grad and not self.backend.is_inexact(self.data.dtype):
             if dtype_given or self.dtype.kind not in "biu":
-                raise TypeError(f"only floating-point tensors can allow grad, got dtype {self.dtype}")
+                raise TypeError(f"only floating-point and complex tensors can allow grad, got dtype {self.dtype}")
             self.data = self.backend.astype(self.data, self.backend.default_float)
         self.allow_grad = bool(allow_grad)
 

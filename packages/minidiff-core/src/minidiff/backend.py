@@ -95,6 +95,22 @@ class Backend:
     def is_floating(self, dtype: Any) -> bool:
         return bool(self.xp.issubdtype(dtype, self.xp.floating))
 
+    def is_inexact(self, dtype: Any) -> bool:
+        """Floating or complex: the dtypes a tensor may allow grad in."""
+        return bool(self.xp.issubdtype(dtype, self.xp.inexact))
+
+    @property
+    def complex_dtypes(self) -> frozenset:
+        """The backend's own complex dtypes, as its arrays report them: the engine asks
+        `array.dtype in backend.complex_dtypes` once per node, which a set answers fastest."""
+        found = self.__dict__.get("_complex_dtypes")
+        if found is None:
+            names = ("complex64", "complex128")
+            kinds = [getattr(self.xp, name) for name in names if hasattr(self.xp, name)]
+            found = frozenset(self.xp.zeros(1, dtype=kind).dtype for kind in kinds)
+            self.__dict__["_complex_dtypes"] = found
+        return found
+
     def astype(self, array: Any, dtype: Any) -> Any:
         """`array` cast to `dtype` (a NumPy dtype, or one of the backend's own)."""
         return array.astype(dtype)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from minidiff.extend import HOLOMORPHIC
 from minidiff.graph import FuncNode, grad_enabled
 from minidiff.optable import ops
 from minidiff._tensor import Tensor, make_tensor
@@ -101,6 +102,11 @@ def _own(g: Tensor, seed: Any, given: set[int], higher_order: bool) -> Tensor:
 
 
 def _seed(root: Tensor, grad: Any) -> Tensor:
+    if grad is None and root.dtype.kind == "c":
+        raise TypeError(
+            "backward() of a complex tensor needs grad=...: gradients are defined for real-valued losses; take "
+            "md.real, md.imag or md.abs of it first (PyTorch and JAX refuse too)"
+        )
     if grad is None:
         return make_tensor(root.backend.xp.ones_like(root.data), root.backend, None)
     seed = grad if isinstance(grad, Tensor) else make_tensor(root.backend.asarray(grad, root.dtype), root.backend, None)
@@ -131,6 +137,10 @@ def _run(
                     captured[key] = g
                 inputs, params, versions, rules = node.inputs, node.params, node.versions, node.op.vjp
                 ans = None if node.ans is None else _output(node, higher_order)
+                complex_dtypes = g.backend.complex_dtypes
+                conjugate = g.data.dtype in complex_dtypes and _conjugates(node)
+                if conjugate:
+                    g = ops.conj(g)  # a holomorphic op's rules are the real formulas: conj(rule(conj(g)))
                 per_argument = type(rules) is tuple
                 if not per_argument:
                     # a variadic op's one rule gives every input's cotangent in one call
@@ -148,6 +158,8 @@ def _run(
                         producer, shape, dtype = x.node, x.data.shape, x.data.dtype
                     else:
                         continue
+                    if dtype in complex_dtypes and not node.op.complex:
+                        raise _no_complex_rule(node, i)
                     if per_argument:
                         rule = rules[i]
                         if rule is None:
@@ -157,6 +169,8 @@ def _run(
                         gx = cotangents[i]
                     if gx is None:
                         continue
+                    if conjugate:
+                        gx = ops.conj(gx)
                     # inlined test: most cotangents already fit, and a call per input costs
                     if gx.data.shape != shape or gx.data.dtype != dtype:
                         gx = _fit(gx, shape, dtype, node, i)
@@ -172,6 +186,23 @@ def _run(
             if not retain:
                 node.release()
     return leaf_grads, captured
+
+
+def _conjugates(node: FuncNode) -> bool:
+    """Whether a node with a complex cotangent runs its rules between conjugations (a
+    holomorphic op's); an op that declares no complex rules raises."""
+    declared = node.op.complex
+    if not declared:
+        raise _no_complex_rule(node, None)
+    return declared == HOLOMORPHIC
+
+
+def _no_complex_rule(node: FuncNode, argnum: int | None) -> TypeError:
+    what = "a complex output" if argnum is None else f"a complex operand {argnum}"
+    return TypeError(
+        f"{node.op.qualname!r} has {what}, but declares no gradient rules for complex numbers "
+        f"(Op(complex=...)); its real rules would give a wrong gradient"
+    )
 
 
 def _variadic(node: FuncNode, cotangents: Any) -> Sequence[Tensor | None]:
@@ -262,6 +293,8 @@ def _fit(gx: Tensor, shape: tuple[int, ...], dtype: Any, node: FuncNode, argnum:
                 )
             gx = ops.broadcast_to(gx, shape)
     if gx.data.dtype != dtype:
+        if gx.data.dtype in gx.backend.complex_dtypes and dtype not in gx.backend.complex_dtypes:
+            gx = ops.real(gx)  # a real operand of a complex result: only the real part moves the loss
         gx = ops.astype(gx, dtype=dtype)
     return gx
 

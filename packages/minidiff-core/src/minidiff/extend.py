@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from minidiff._tensor import Tensor
 
 __all__ = [
+    "HOLOMORPHIC",
     "Backend",
     "BackendUnavailable",
     "Op",
@@ -56,6 +57,8 @@ __all__ = [
 ]
 
 Rule = Callable[..., Any]
+#: `Op(complex=HOLOMORPHIC)`: the rules are the real formulas; the engine conjugates around them
+HOLOMORPHIC = "holomorphic"
 _NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 
 #: names re-exported from the modules that define them, imported on first use: the
@@ -122,7 +125,10 @@ class Sample:
     (`None` for an argument that is not a shape), as in `sample((3,), (3,),
     domain=((-2.0, 2.0), (0.1, 3.0)))`; read it with `domain_of`. `order` is the highest
     derivative order checked against finite differences (0 checks the forward only).
-    `tolerance` overrides the kit's default tolerances for this sample.
+    `tolerance` overrides the kit's default tolerances for this sample. For an op that
+    declares complex rules (`Op(complex=...)`), `complex` says whether the kit also runs the
+    sample with complex inputs: each random input gets an imaginary part drawn from
+    `(-w/2, w/2)`, w the width of its domain (False where that would cross a branch cut).
     """
 
     args: tuple
@@ -130,6 +136,7 @@ class Sample:
     domain: Domain | tuple[Domain | None, ...] = (-2.0, 2.0)
     order: int = 2
     tolerance: Tolerance = field(default_factory=Tolerance)
+    complex: bool = True
 
     def domain_of(self, position: int) -> Domain:
         """The `(low, high)` that random input `position` (its index in `args`) is drawn from.
@@ -150,6 +157,7 @@ def sample(
     domain: Domain | Sequence[Domain | None] = (-2.0, 2.0),
     order: int = 2,
     tolerance: Tolerance | None = None,
+    complex: bool = True,  # noqa: A002 (the Sample field it sets)
     **params: Any,
 ) -> Sample:
     """Shorthand for `Sample`: `sample((2, 3), (3,), axis=0)`.
@@ -159,7 +167,7 @@ def sample(
     """
     if not _is_pair(domain) and isinstance(domain, list):
         domain = tuple(domain)
-    return Sample(tuple(args), MappingProxyType(dict(params)), domain, order, tolerance or Tolerance())
+    return Sample(tuple(args), MappingProxyType(dict(params)), domain, order, tolerance or Tolerance(), complex)
 
 
 def _is_pair(domain: Any) -> bool:
@@ -245,6 +253,14 @@ class Op:
       backend without shared memory (MLX, Dask) minidiff then emulates the view.
     - `inplace`: the augmented assignment that runs the op in place (`operator.iadd` for
       `add`), which the kit checks against the out-of-place op.
+    - `complex`: whether the op's gradient rules hold for complex inputs, which the kit then
+      checks by finite differences along real and imaginary directions. `"holomorphic"`: the
+      rules are the real formulas, `g * f'(x)` (`g * cos(x)` for `sin`), and the op is complex
+      differentiable with real coefficients, so the engine conjugates around them:
+      `conj(rule(conj(g)))` is the gradient of real-valued losses in PyTorch's convention
+      (docs/gradient-conventions.md). `True`: the rules already follow that convention (they
+      hold `conj` where needed, or the op is linear with real coefficients, as `sum` and
+      `reshape` are). `False`: backward through the op with a complex operand raises.
     """
 
     name: str
@@ -264,10 +280,13 @@ class Op:
     batch: Callable[..., Any] | None = None
     view: bool = False
     inplace: Callable[[Any, Any], Any] | None = None
+    complex: bool | str = False
 
     def __post_init__(self) -> None:
         if (self.forward is None) == (self.composite is None):
             raise ValueError(f"op {self.name!r} needs exactly one of `forward` and `composite`")
+        if not (isinstance(self.complex, bool) or self.complex == HOLOMORPHIC):
+            raise ValueError(f"op {self.name!r}: complex must be True, False or {HOLOMORPHIC!r}, got {self.complex!r}")
 
     @property
     def qualname(self) -> str:

@@ -118,7 +118,7 @@ def needs_recording(target: Tensor, value: Any) -> bool:
         return False
     if target._view is not None:
         target = _root(target)
-    if not target.backend.is_floating(target.data.dtype):
+    if not target.backend.is_inexact(target.data.dtype):
         return False  # an integer or bool tensor holds a cast of the value: a constant, as `astype(int)` gives
     return target.allow_grad or (isinstance(value, Tensor) and value.allow_grad)
 

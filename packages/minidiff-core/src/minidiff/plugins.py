@@ -51,6 +51,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "minidiff.ops.statistics",
     "minidiff.ops.special",
     "minidiff.ops.indexing_extras",
+    "minidiff.ops.complex_parts",
 )
 
 _HOOKS = ("minidiff_register_backends", "minidiff_register_ops", "minidiff_register_kernels")

@@ -90,7 +90,7 @@ def _inputs(
 def _leaf(a: Any, what: str, position: int) -> Tensor:
     """A fresh leaf that allows grad, with `a`'s values (integers become floats)."""
     if isinstance(a, Tensor):
-        if a.backend.is_floating(a.data.dtype):
+        if a.backend.is_inexact(a.data.dtype):
             return _fresh_leaf(a.detach())
         return Tensor(a, allow_grad=True)
     try:
@@ -114,9 +114,10 @@ def _outputs(value: Any, what: str) -> tuple[list[Tensor], bool]:
     outs = []
     for item in items:
         out = item if isinstance(item, (Tensor, BatchedTensor)) else _constant(item, what)
-        if out.dtype.kind != "f":
+        if out.dtype.kind not in "fc":
             raise TypeError(
-                f"{what}: the function returned a tensor of dtype {out.dtype}; only floating-point outputs have derivatives"
+                f"{what}: the function returned a tensor of dtype {out.dtype}; only floating-point and complex "
+                f"outputs have derivatives"
             )
         outs.append(out)
     return outs, single
@@ -138,6 +139,12 @@ def _scalar(value: Any, what: str) -> Tensor:
             f"scalar output; use md.jacobian(f) or md.vjp(f, ...) for several outputs"
         )
     (out,), _ = _outputs(value, what)
+    if out.dtype.kind == "c":
+        # a complex function has no gradient unless holomorphic; JAX refuses too
+        raise TypeError(
+            f"{what}: the function returned a complex scalar, but {what} needs a real one; take md.real, md.imag "
+            f"or md.abs of it, or use md.vjp(f, ...) with a complex cotangent"
+        )
     if out.size != 1:
         raise ValueError(
             f"{what}: the function returned a tensor of shape {out.shape}, but {what} needs a scalar output; "

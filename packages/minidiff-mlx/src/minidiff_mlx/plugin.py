@@ -46,6 +46,10 @@ EXPECTED_FAILURES: dict[str, str] = {
         "eye-0", "eye-1", "eye-2",
     )
 }
+# a cast to complex128, which MLX lacks (its complex dtype is complex64)
+EXPECTED_FAILURES.update({
+    f"test_complex_{order}_order[astype-2]": "MLX has no complex128" for order in ("first", "second")
+})
 
 
 @hookimpl

@@ -17,7 +17,8 @@ import numpy as np
 
 import minidiff as md
 from minidiff.batching import rules
-from minidiff.extend import Op, Sample, hookimpl, sample
+from minidiff.extend import HOLOMORPHIC, Op, Sample, hookimpl, sample
+from minidiff.lazy import reads_values_ok
 from minidiff._tensor import Tensor
 
 # Where a function's derivative blows up (log at 0, arcsin at ±1), samples keep away.
@@ -71,20 +72,28 @@ def _has_zero(x: Any) -> bool:
     """Whether x holds an exact 0. Without one, the masks of power's rules change nothing, and
     skipping them is exact at every order too: the plain formula holds in a neighborhood."""
     if isinstance(x, Tensor):
-        if x.backend.lazy:  # reading would compute the graph: the masked formula is exact anyway
+        if not reads_values_ok(x.backend):  # lazy or tracing md.compile: the masked formula is exact anyway
             return True
         return bool(x.backend.xp.any(x.data == 0).item())
     return x == 0
 
 
-def unary(name: str, rule, domain: tuple[float, float] = (-2.0, 2.0)) -> Op:
+def _abs_vjp(g: Any, ans: Any, x: Any) -> Any:
+    """sign(x) for real x (a constant, so 0 at the next order); z / |z| for complex z, which
+    is not constant, so it is spelled with differentiable ops (0 at z = 0, as PyTorch's sgn)."""
+    if x.dtype.kind != "c":
+        return g * md.sign(x)
+    return g * x / md.where(ans == 0, 1.0, ans)
+
+
+def unary(name: str, rule, domain: tuple[float, float] = (-2.0, 2.0), complex=HOLOMORPHIC) -> Op:  # noqa: A002
     samples = (sample((3, 4), domain=domain), sample((), domain=domain))
-    return Op(name, name, vjp=(rule,), samples=samples, batch=rules.elementwise)
+    return Op(name, name, vjp=(rule,), samples=samples, batch=rules.elementwise, complex=complex)
 
 
 def binary(
     name: str, rule_x, rule_y, domain: tuple[float, float] = (-2.0, 2.0), extra: tuple[Sample, ...] = (),
-    inplace=None,
+    inplace=None, complex=HOLOMORPHIC,  # noqa: A002
 ) -> Op:
     samples = (
         sample((3, 4), (3, 4), domain=domain),
@@ -92,7 +101,10 @@ def binary(
         sample((2, 3), (), domain=domain),
         *extra,
     )
-    return Op(name, name, vjp=(rule_x, rule_y), nargs=2, samples=samples, batch=rules.elementwise, inplace=inplace)
+    return Op(
+        name, name, vjp=(rule_x, rule_y), nargs=2, samples=samples, batch=rules.elementwise, inplace=inplace,
+        complex=complex,
+    )
 
 
 def _tie_split(g, x, y):
@@ -127,7 +139,7 @@ def _clip_reference(a, a_min=None, a_max=None, **bounds):
 DIFFERENTIABLE = [
     unary("negative", lambda g, ans, x: -g),
     unary("positive", lambda g, ans, x: g),
-    unary("abs", lambda g, ans, x: g * md.sign(x)),
+    unary("abs", _abs_vjp, complex=True),
     unary("exp", lambda g, ans, x: g * ans),
     unary("exp2", lambda g, ans, x: g * ans * math.log(2.0)),
     unary("expm1", lambda g, ans, x: g * (ans + 1.0)),
@@ -136,7 +148,7 @@ DIFFERENTIABLE = [
     unary("log10", lambda g, ans, x: g / (x * math.log(10.0)), POSITIVE),
     unary("log1p", lambda g, ans, x: g / (x + 1.0), (-0.8, 3.0)),
     unary("sqrt", lambda g, ans, x: g / (2.0 * ans), POSITIVE),
-    unary("cbrt", lambda g, ans, x: g / (3.0 * ans * ans), POSITIVE),
+    unary("cbrt", lambda g, ans, x: g / (3.0 * ans * ans), POSITIVE, complex=False),  # real only, as NumPy's
     unary("square", lambda g, ans, x: g * 2.0 * x),
     unary("reciprocal", lambda g, ans, x: -g * ans * ans, POSITIVE),
     unary("sin", lambda g, ans, x: g * md.cos(x)),
@@ -144,11 +156,13 @@ DIFFERENTIABLE = [
     unary("tan", lambda g, ans, x: g * (1.0 + ans * ans), (-1.2, 1.2)),
     unary("arcsin", lambda g, ans, x: g / md.sqrt(1.0 - x * x), OPEN_UNIT),
     unary("arccos", lambda g, ans, x: -g / md.sqrt(1.0 - x * x), OPEN_UNIT),
-    unary("arctan", lambda g, ans, x: g / (1.0 + x * x)),
+    # arctan's and arcsinh's branch cuts run along the imaginary axis beyond +-i: the samples
+    # keep |x| < 1, so the complex check's imaginary parts stay off them
+    unary("arctan", lambda g, ans, x: g / (1.0 + x * x), OPEN_UNIT),
     unary("sinh", lambda g, ans, x: g * md.cosh(x)),
     unary("cosh", lambda g, ans, x: g * md.sinh(x)),
     unary("tanh", lambda g, ans, x: g * (1.0 - ans * ans)),
-    unary("arcsinh", lambda g, ans, x: g / md.sqrt(x * x + 1.0)),
+    unary("arcsinh", lambda g, ans, x: g / md.sqrt(x * x + 1.0), OPEN_UNIT),
     unary("arccosh", lambda g, ans, x: g / md.sqrt(x * x - 1.0), (1.2, 3.0)),
     unary("arctanh", lambda g, ans, x: g / (1.0 - x * x), OPEN_UNIT),
     binary("add", lambda g, ans, x, y: g, lambda g, ans, x, y: g, inplace=operator.iadd),
@@ -171,17 +185,23 @@ DIFFERENTIABLE = [
         ),
     ),
     # mod(x, y) = x - floor(x / y) * y: the floor is piecewise constant.
-    binary("mod", lambda g, ans, x, y: g, lambda g, ans, x, y: -g * md.floor_divide(x, y), POSITIVE),
-    binary("maximum", lambda g, ans, x, y: _tie_split(g, x, y), lambda g, ans, x, y: _tie_split(g, y, x)),
-    binary("minimum", lambda g, ans, x, y: _tie_split(g, y, x), lambda g, ans, x, y: _tie_split(g, x, y)),
-    binary("logaddexp", lambda g, ans, x, y: g * md.exp(x - ans), lambda g, ans, x, y: g * md.exp(y - ans)),
+    # Real only (NumPy refuses complex input to all but maximum/minimum, whose order on complex
+    # numbers, by real part first, has no derivative): backward with a complex operand raises.
+    binary("mod", lambda g, ans, x, y: g, lambda g, ans, x, y: -g * md.floor_divide(x, y), POSITIVE, complex=False),
+    binary("maximum", lambda g, ans, x, y: _tie_split(g, x, y), lambda g, ans, x, y: _tie_split(g, y, x),
+           complex=False),
+    binary("minimum", lambda g, ans, x, y: _tie_split(g, y, x), lambda g, ans, x, y: _tie_split(g, x, y),
+           complex=False),
+    binary("logaddexp", lambda g, ans, x, y: g * md.exp(x - ans), lambda g, ans, x, y: g * md.exp(y - ans),
+           complex=False),
     binary(
         "arctan2",
         lambda g, ans, x, y: g * y / (x * x + y * y),
         lambda g, ans, x, y: -g * x / (x * x + y * y),
         POSITIVE,
+        complex=False,
     ),
-    binary("hypot", lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y / ans, POSITIVE),
+    binary("hypot", lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y / ans, POSITIVE, complex=False),
     Op(
         "where",
         "where",
@@ -192,6 +212,7 @@ DIFFERENTIABLE = [
             sample(np.array([True, False, False, True]), (3, 1), (4,)),
         ),
         batch=rules.elementwise,
+        complex=True,  # linear, with real coefficients
     ),
     # clip(x, lo, hi) = minimum(maximum(x, lo), hi): each element's gradient goes to exactly
     # one operand, also when lo > hi.
@@ -220,11 +241,16 @@ DIFFERENTIABLE = [
     Op(
         "astype",
         lambda xp, x, dtype: x.astype(dtype),
-        vjp=(lambda g, ans, x, dtype: g,),  # the engine casts g back to x's dtype
+        vjp=(lambda g, ans, x, dtype: g,),  # the engine casts g back to x's dtype (its real part, for a real x)
         params={"dtype": None},
-        samples=(sample((3, 4), dtype=np.float64), sample((3, 4), dtype=np.float32, order=0)),
+        samples=(
+            sample((3, 4), dtype=np.float64, complex=False),  # complex to float discards the imaginary part
+            sample((3, 4), dtype=np.float32, order=0),
+            sample((3, 4), dtype=np.complex128),
+        ),
         reference=lambda x, dtype: x.astype(dtype),
         batch=rules.elementwise,
+        complex=True,
     ),
 ]
 

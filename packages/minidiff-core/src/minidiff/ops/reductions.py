@@ -17,6 +17,7 @@ import numpy as np
 import minidiff as md
 from minidiff.batching import rules
 from minidiff.extend import Op, hookimpl, sample
+from minidiff.lazy import reads_values_ok
 from minidiff.ops._axes import kept_shape, normalize_axes, reduced_size
 
 AXIS_PARAMS = {"axis": None, "keepdims": False}
@@ -95,7 +96,7 @@ def prod_vjp(g, ans, x, axis, keepdims, dtype):
 def needs_exact_products(x) -> bool:
     """Whether `x` has a zero, or an element under 1e-8 times the largest (or under 1e-8),
     where dividing a product by an element loses the higher orders (see `prod_vjp`)."""
-    if x.backend.lazy:  # reading would compute the graph: the exact form is right everywhere
+    if not reads_values_ok(x.backend):  # lazy or tracing md.compile: the exact form is right everywhere
         return True
     xp = x.backend.xp
     magnitude = xp.abs(x.data)
@@ -156,7 +157,7 @@ def std_vjp(g, ans, x, axis, ddof, keepdims, correction):
     # (Without a zero std the masks change nothing, and skipping them is exact at every
     # order: the plain formula holds in a neighborhood.)
     ans = _restore(ans, x, axis)
-    if not x.backend.lazy and not x.backend.xp.any(ans.data == 0).item():
+    if reads_values_ok(x.backend) and not x.backend.xp.any(ans.data == 0).item():
         return _restore(g, x, axis) * _centered(x, axis) / ((n - ddof) * ans)
     flat = ans == 0
     slope = _centered(x, axis) / ((n - ddof) * md.where(flat, math.nan, ans))
@@ -288,6 +289,7 @@ DIFFERENTIABLE = [
         params=DTYPE_PARAMS,
         samples=(*REDUCTION_SAMPLES, *DTYPE_SAMPLES),
         batch=rules.axis(),
+        complex=True,  # linear, with real coefficients
     ),
     Op(
         "mean",
@@ -296,6 +298,7 @@ DIFFERENTIABLE = [
         params=AXIS_PARAMS,
         samples=REDUCTION_SAMPLES,
         batch=rules.axis(),
+        complex=True,
     ),
     Op(
         "prod",

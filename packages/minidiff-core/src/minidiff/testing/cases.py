@@ -244,6 +244,27 @@ def _batching_applies(case: Case) -> bool:
     return batching_applies(case.op, case.sample)
 
 
+def check_complex_first_order(case: Case) -> None:
+    """With complex inputs: the forward matches NumPy and the VJP finite differences along
+    real and imaginary directions."""
+    from minidiff.testing.complex_inputs import check_complex_gradients
+
+    check_complex_gradients(case.op, case.sample, _rng(case), case.backend, order=1)
+
+
+def check_complex_second_order(case: Case) -> None:
+    """With complex inputs: the gradient of the VJP matches finite differences."""
+    from minidiff.testing.complex_inputs import check_complex_gradients
+
+    check_complex_gradients(case.op, case.sample, _rng(case), case.backend, order=2)
+
+
+def _complex_applies(order: int) -> Callable[[Case], bool]:
+    from minidiff.testing.complex_inputs import complex_applies
+
+    return lambda case: complex_applies(case.op, case.sample, order)
+
+
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (tuple, list)) else [value]
 
@@ -262,4 +283,6 @@ CHECKS: dict[str, tuple[Callable[[Case], bool], Callable[[Case], None]]] = {
     "refuses_gradients": (lambda c: not c.op.differentiable and not c.op.creation, check_refuses_gradients),
     "batching": (_batching_applies, check_batching),
     "inplace": (inplace_applies, check_inplace),
+    "complex_first_order": (_complex_applies(1), check_complex_first_order),
+    "complex_second_order": (_complex_applies(2), check_complex_second_order),
 }

@@ -5,9 +5,12 @@ estimate of the same quantity, element by element; `gradgradcheck` does the same
 gradient function itself (second order), and `mode="direction"` compares one random
 directional derivative instead of every element, which is cheap at any order.
 
-Floating inputs are differentiated; every other input (index arrays, ints) is passed to `f`
-as it is. Run in float64: in float32 a finite difference has too few digits, and a warning
-says so.
+Floating and complex inputs are differentiated; every other input (index arrays, ints) is
+passed to `f` as it is. A complex input z = x + iy is perturbed along x and along y
+separately, and its gradient is checked as dL/dx + i dL/dy, the convention of
+docs/gradient-conventions.md; a complex output is contracted with a complex cotangent v as
+L = sum(Re(conj(v) * out)). Run in float64 (complex128): in float32 a finite difference has
+too few digits, and a warning says so.
 """
 
 from __future__ import annotations
@@ -122,7 +125,7 @@ class _Problem:
         for position, value in enumerate(self.args):
             host = _host_float(value)
             if host is not None:
-                if host.dtype != np.float64:
+                if host.dtype not in (np.float64, np.complex128):
                     warnings.warn(
                         f"gradcheck input {position} is {host.dtype}: finite differences need float64 "
                         f"to be trusted; expect spurious failures",
@@ -146,7 +149,8 @@ class _Problem:
 
     def value(self, replaced: dict[int, np.ndarray]) -> float:
         outputs = _outputs(self._call(replaced, allow_grad=True))
-        return float(sum(np.sum(out.numpy().astype(np.float64) * v) for out, v in zip(outputs, self.cotangents)))
+        return float(sum(np.sum(np.real(np.conj(v) * out.numpy().astype(np.complex128)))
+                         for out, v in zip(outputs, self.cotangents)))
 
     def analytic(self) -> list[np.ndarray]:
         outputs = _outputs(self._call({}, allow_grad=True))
@@ -160,26 +164,30 @@ class _Problem:
                     f"gradient of input {slot.position} has shape {g.shape} and dtype {g.dtype}, but the "
                     f"input has shape {x.shape} and dtype {x.dtype}"
                 )
-            result.append(g.numpy().astype(np.float64))
+            result.append(g.numpy().astype(np.complex128 if _is_complex(g.dtype) else np.float64))
         return result
 
     def numeric_gradient(self, slot: _Slot, eps: float) -> np.ndarray:
-        estimate = np.zeros(slot.values.shape)
+        """dL/dx by central differences; for a complex input, dL/dx + i dL/dy."""
+        directions = (1.0, 1j) if _is_complex(slot.values.dtype) else (1.0,)
+        estimate = np.zeros(slot.values.shape, dtype=slot.values.dtype)
         for index in np.ndindex(*slot.values.shape):
-            up, down = slot.values.copy(), slot.values.copy()
-            up[index] += eps
-            down[index] -= eps
-            estimate[index] = (self.value({slot.position: up}) - self.value({slot.position: down})) / (2 * eps)
+            for direction in directions:
+                up, down = slot.values.copy(), slot.values.copy()
+                up[index] += eps * direction
+                down[index] -= eps * direction
+                change = (self.value({slot.position: up}) - self.value({slot.position: down})) / (2 * eps)
+                estimate[index] += change * direction
         return estimate
 
 
 def _check_direction(problem: _Problem, analytic: list[np.ndarray], eps: float, atol: float, rtol: float, seed: int) -> bool:
     rng = np.random.default_rng(seed + 12345)
-    directions = [rng.standard_normal(slot.values.shape) for slot in problem.slots]
+    directions = [_random(rng, slot.values.shape, slot.values.dtype) for slot in problem.slots]
     up = {s.position: s.values + eps * u for s, u in zip(problem.slots, directions)}
     down = {s.position: s.values - eps * u for s, u in zip(problem.slots, directions)}
     numeric = (problem.value(up) - problem.value(down)) / (2 * eps)
-    exact = float(sum(np.sum(g * u) for g, u in zip(analytic, directions)))
+    exact = float(sum(np.sum(np.real(np.conj(g) * u)) for g, u in zip(analytic, directions)))
     if abs(exact - numeric) > atol + rtol * abs(numeric):
         raise GradcheckError(
             f"directional derivative along a random direction: analytic {exact:.10g}, finite differences "
@@ -213,25 +221,39 @@ def _host_float(value: Any) -> np.ndarray | None:
         host = np.asarray(value)
     else:
         return None
-    return np.array(host) if host.dtype.kind == "f" else None
+    return np.array(host) if host.dtype.kind in "fc" else None
+
+
+def _is_complex(dtype: Any) -> bool:
+    return np.dtype(dtype).kind == "c"
 
 
 def _outputs(result: Any) -> list[Tensor]:
     items = list(result) if isinstance(result, (tuple, list)) else [result]
-    return [out for out in items if isinstance(out, Tensor) and out.dtype.kind == "f"]
+    return [out for out in items if isinstance(out, Tensor) and out.dtype.kind in "fc"]
+
+
+def _random(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """Standard normal values, with an imaginary part of its own for a complex dtype."""
+    values = rng.standard_normal(shape)
+    return values + 1j * rng.standard_normal(shape) if _is_complex(dtype) else values
 
 
 def _random_like(outputs: list[Tensor], seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal(out.shape) for out in outputs]
+    return [_random(rng, out.shape, out.dtype) for out in outputs]
 
 
 def _contract(outputs: list[Tensor], cotangents: list[np.ndarray]) -> Tensor:
+    """sum(Re(conj(v) * out)) over the outputs: a real loss whose gradient at out is v."""
     from minidiff.optable import ops
 
     total = None
     for out, v in zip(outputs, cotangents):
-        term = ops.sum(out * Tensor(v.astype(out.dtype), backend=out.backend.name))
+        if _is_complex(out.dtype):
+            term = ops.sum(ops.real(out * Tensor(np.conj(v).astype(out.dtype), backend=out.backend.name)))
+        else:
+            term = ops.sum(out * Tensor(v.astype(out.dtype), backend=out.backend.name))
         total = term if total is None else total + term
     if total is None:
         raise ValueError("the function has no floating-point output to differentiate")

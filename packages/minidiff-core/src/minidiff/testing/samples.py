@@ -44,19 +44,29 @@ def _is_shape(arg: Any) -> bool:
     return isinstance(arg, tuple) and all(isinstance(n, int) for n in arg)
 
 
-def materialize(op: Op, sample: Sample, rng: np.random.Generator) -> list[Any]:
+def materialize(op: Op, sample: Sample, rng: np.random.Generator, complex_inputs: int = 0) -> list[Any]:
     """The sample's arguments with each shape replaced by random float64 values drawn from
     that argument's domain; every other argument (a float array pinning exact points, an
-    index, a number) is passed as it is."""
+    index, a number) is passed as it is. The first `complex_inputs` random arguments are
+    complex128 instead, with imaginary parts in (-w/2, w/2) for a domain of width w."""
+    made = [0]
+
+    def draw(low: float, high: float, shape: tuple[int, ...]) -> np.ndarray:
+        values = rng.uniform(low, high, size=shape)
+        made[0] += 1
+        if made[0] > complex_inputs:
+            return values
+        half = (high - low) / 2
+        return np.asarray(values + 1j * rng.uniform(-half, half, size=shape))  # 0-d stays an array
 
     def make(position: int, arg: Any) -> Any:
         if op.creation:
             return arg
         if _is_shape(arg):
-            return rng.uniform(*sample.domain_of(position), size=arg)
+            return draw(*sample.domain_of(position), arg)
         if isinstance(arg, list) and arg and all(_is_shape(a) for a in arg):
             low, high = sample.domain_of(position)
-            return [rng.uniform(low, high, size=a) for a in arg]
+            return [draw(low, high, a) for a in arg]
         return arg
 
     return [make(position, arg) for position, arg in enumerate(sample.args)]
@@ -68,10 +78,10 @@ def _split(args: list[Any]) -> tuple[list[np.ndarray], Callable[[tuple], list[An
     leaves: list[np.ndarray] = []
     layout: list[Any] = []
     for arg in args:
-        if isinstance(arg, np.ndarray) and arg.dtype.kind == "f":
+        if isinstance(arg, np.ndarray) and arg.dtype.kind in "fc":
             layout.append(len(leaves))
             leaves.append(arg)
-        elif isinstance(arg, list) and arg and all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in arg):
+        elif isinstance(arg, list) and arg and all(isinstance(a, np.ndarray) and a.dtype.kind in "fc" for a in arg):
             layout.append([len(leaves) + i for i in range(len(arg))])
             leaves.extend(arg)
         else:

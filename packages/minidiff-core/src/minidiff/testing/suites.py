@@ -142,6 +142,12 @@ class _Suite:
     def test_inplace(self, case: Case) -> None:
         CHECKS["inplace"][1](case)
 
+    def test_complex_first_order(self, case: Case) -> None:
+        CHECKS["complex_first_order"][1](case)
+
+    def test_complex_second_order(self, case: Case) -> None:
+        CHECKS["complex_second_order"][1](case)
+
 
 class OpPackSuite(_Suite):
     """Every check on every op of `op_pack`, on every sample and every usable backend."""
