@@ -107,13 +107,15 @@ class SummaryRow:
     `measure` is which number of each library goes in the row: "fwd" or "fwd_bwd" (the times of the two passes)
     or "peak" (the peak memory, for a Suite with `memory=True`). The row's ratio is minidiff's number divided by
     that of `against` ("torch" or "numpy", the hand-written floor); `target` is the most that ratio should be
-    (None: no target stated).
+    (None: no target stated). `columns` names the benchmark that fills a library's column when it is not the
+    library's own key, e.g. `(("minidiff", "minidiff_checkpoint"),)` for a row about a variant.
     """
 
     workload: str
     measure: str = "fwd_bwd"
     against: str = "torch"
     target: float | None = None
+    columns: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.measure not in MEASURES:
@@ -363,7 +365,8 @@ def summary_entries(suite: Suite, results: list[dict[str, Any]]) -> list[dict[st
             measure = "peak MB"
         else:
             measure = f"{suite.passes[row.measure == 'fwd_bwd']} {suite.unit.label}"
-        values = {library: by_key.get(library, {}).get(key) for library in SUMMARY_LIBRARIES}
+        chosen = dict(row.columns)
+        values = {library: by_key.get(chosen.get(library, library), {}).get(key) for library in SUMMARY_LIBRARIES}
         entries.append(summary_entry(row.workload, measure, values, row.against, row.target))
     return entries
 

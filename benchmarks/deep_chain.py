@@ -25,10 +25,11 @@ import numpy as np
 
 # Run as a script, benchmarks/ is on sys.path: the harness is the file next to this one.
 from _chain import chain_benchmarks
-from _harness import Suite, SummaryRow, Unit, main
+from _harness import Entry, Suite, SummaryRow, Unit, backward_entry, main
 
 CHAIN_LENGTH = 200  # sin, * 1.0001, sin, * 1.0001, ...
 FACTOR = 1.0001
+SEGMENT = 20  # ops per checkpointed segment in the `md.checkpoint` rows
 SIZES = {"full": 1_000_000, "small": 50_000}
 
 
@@ -36,6 +37,19 @@ def chain(x: Any, xp: Any) -> Any:
     """The benchmarked function, written once for every library: `xp` is its NumPy-like namespace."""
     for _ in range(CHAIN_LENGTH // 2):
         x = xp.sin(x) * FACTOR
+    return xp.sum(x)
+
+
+def checkpointed_chain(x: Any, xp: Any, checkpoint: Any) -> Any:
+    """The same chain cut into segments of SEGMENT ops, each wrapped by `checkpoint(segment)(x)`."""
+
+    def segment(x: Any) -> Any:
+        for _ in range(SEGMENT // 2):
+            x = xp.sin(x) * FACTOR
+        return x
+
+    for _ in range(CHAIN_LENGTH // SEGMENT):
+        x = checkpoint(segment, x)
     return xp.sum(x)
 
 
@@ -52,6 +66,43 @@ def numpy_forward_backward(x: np.ndarray) -> tuple[float, np.ndarray]:
     return value, g
 
 
+# the checkpointed rows fill the minidiff and PyTorch columns of their summary rows
+CHECKPOINT_COLUMNS = (("minidiff", "minidiff_checkpoint"), ("torch", "torch_checkpoint"))
+
+
+def checkpoint_benchmarks(x0: Any) -> dict[str, Any]:
+    """minidiff with `md.checkpoint`, and PyTorch with `torch.utils.checkpoint` (non-reentrant), every SEGMENT ops."""
+
+    def bench_minidiff_checkpoint() -> Entry:
+        import minidiff as md
+
+        x = md.Tensor(x0(), allow_grad=True)
+
+        def checkpoint(segment: Any, x: Any) -> Any:
+            return md.checkpoint(segment)(x)
+
+        return backward_entry(
+            f"minidiff + md.checkpoint /{SEGMENT}", md.__version__, lambda: checkpointed_chain(x, md, checkpoint), x
+        )
+
+    def bench_torch_checkpoint() -> Entry:
+        import torch
+        from torch.utils.checkpoint import checkpoint as torch_checkpoint
+
+        torch.set_num_threads(1)
+        x = torch.tensor(x0(), dtype=torch.float64, requires_grad=True)
+
+        def checkpoint(segment: Any, x: Any) -> Any:
+            return torch_checkpoint(segment, x, use_reentrant=False)
+
+        return backward_entry(
+            f"torch + checkpoint /{SEGMENT}", torch.__version__, lambda: checkpointed_chain(x, torch, checkpoint), x,
+            reset_grad=True,
+        )
+
+    return {"minidiff_checkpoint": bench_minidiff_checkpoint, "torch_checkpoint": bench_torch_checkpoint}
+
+
 def make_suite(size: str) -> Suite:
     """The suite of the chain on SIZES[size] elements."""
     n = SIZES[size]
@@ -60,6 +111,7 @@ def make_suite(size: str) -> Suite:
         return np.linspace(-1.0, 2.0, n)  # not symmetric: the sum of an odd chain would be 0
 
     benchmarks, check = chain_benchmarks(x0, chain, numpy_forward_backward)
+    benchmarks.update(checkpoint_benchmarks(x0))
 
     return Suite(
         script=__file__,
@@ -81,6 +133,10 @@ def make_suite(size: str) -> Suite:
         summary=(
             SummaryRow(f"W6 deep chain, {n:,} elements", measure="peak", against="numpy", target=1.0),
             SummaryRow(f"W6 deep chain, {n:,} elements", measure="fwd_bwd", against="numpy"),
+            SummaryRow(f"W6 md.checkpoint every {SEGMENT} ops, {n:,}", measure="peak", against="numpy", target=0.2,
+                       columns=CHECKPOINT_COLUMNS),
+            SummaryRow(f"W6 md.checkpoint every {SEGMENT} ops, {n:,}", measure="fwd_bwd", against="numpy",
+                       columns=CHECKPOINT_COLUMNS),
         ),
         repeats=5,
         warmup=1,
