@@ -16,7 +16,7 @@ It is spelled `bool_` in this module.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -74,21 +74,58 @@ def _dtype_of(x: Any) -> Any:
         return np.dtype(str(x).rsplit(".", 1)[-1])
 
 
-def finfo(x: Any) -> np.finfo:
-    """Machine limits of a floating dtype, as `numpy.finfo`; `x` may also be a Tensor.
+class finfo_object(NamedTuple):
+    """Machine limits of a floating dtype, as Python floats (the Array API's `finfo`);
+    `resolution` and `tiny` as in NumPy. A complex dtype gives its real part's limits."""
+
+    bits: int
+    eps: float
+    max: float
+    min: float
+    smallest_normal: float
+    dtype: np.dtype
+    resolution: float
+    tiny: float
+
+
+class iinfo_object(NamedTuple):
+    """Machine limits of an integer dtype, as Python ints (the Array API's `iinfo`)."""
+
+    bits: int
+    max: int
+    min: int
+    dtype: np.dtype
+
+
+def finfo(x: Any, /) -> finfo_object:
+    """Machine limits of a floating (or complex) dtype, as `numpy.finfo` with Python floats
+    (the Array API's `finfo`); `x` may also be a Tensor.
 
     >>> import minidiff as md
-    >>> bool(md.finfo(md.float32).eps == md.finfo(md.zeros(2, dtype="float32")).eps)
+    >>> md.finfo(md.float32).eps == md.finfo(md.zeros(2, dtype="float32")).eps
     True
+    >>> md.finfo(md.complex64).dtype
+    dtype('float32')
     """
-    return np.finfo(_dtype_of(x))
+    limits = np.finfo(_dtype_of(x))
+    return finfo_object(
+        int(limits.bits),
+        float(limits.eps),
+        float(limits.max),
+        float(limits.min),
+        float(limits.smallest_normal),
+        limits.dtype,
+        float(limits.resolution),
+        float(limits.tiny),
+    )
 
 
-def iinfo(x: Any) -> np.iinfo:
+def iinfo(x: Any, /) -> iinfo_object:
     """Machine limits of an integer dtype, as `numpy.iinfo`; `x` may also be a Tensor.
 
     >>> import minidiff as md
     >>> md.iinfo(md.int8).max
     127
     """
-    return np.iinfo(_dtype_of(x))
+    limits = np.iinfo(_dtype_of(x))
+    return iinfo_object(int(limits.bits), int(limits.max), int(limits.min), np.dtype(limits.dtype))

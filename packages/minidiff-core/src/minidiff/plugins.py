@@ -52,6 +52,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "minidiff.ops.special",
     "minidiff.ops.indexing_extras",
     "minidiff.ops.complex_parts",
+    "minidiff.ops.standard",
 )
 
 _HOOKS = ("minidiff_register_backends", "minidiff_register_ops", "minidiff_register_kernels")

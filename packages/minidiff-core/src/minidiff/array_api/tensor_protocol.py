@@ -80,6 +80,28 @@ class ArrayAPIProtocol:
 
         return ops.swapaxes(self, -1, -2)
 
+    # The shift operators of the standard, which NumPy's arrays have too; `x <<= y`
+    # falls back on `x = x << y`.
+    def __lshift__(self, other: Any) -> Tensor:
+        from minidiff.optable import ops
+
+        return ops.left_shift(self, other)
+
+    def __rlshift__(self, other: Any) -> Tensor:
+        from minidiff.optable import ops
+
+        return ops.left_shift(other, self)
+
+    def __rshift__(self, other: Any) -> Tensor:
+        from minidiff.optable import ops
+
+        return ops.right_shift(self, other)
+
+    def __rrshift__(self, other: Any) -> Tensor:
+        from minidiff.optable import ops
+
+        return ops.right_shift(other, self)
+
     def __dlpack__(
         self: Tensor,  # type: ignore[misc]
         *,

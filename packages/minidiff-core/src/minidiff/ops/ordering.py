@@ -32,18 +32,41 @@ from minidiff._tensor import Tensor, make_tensor
 __all__ = ["OPS"]
 
 
-def _argsort(x: Tensor, axis: int) -> Any:
+def _argsort(x: Tensor, axis: int, descending: bool = False) -> Any:
     """Stable sorting indices on `x`'s backend (ties keep their input order)."""
-    xp = x.backend.xp
+    return _stable_argsort(x.backend.xp, x.data, axis, descending)
+
+
+def _stable_argsort(xp: Any, data: Any, axis: int, descending: bool) -> Any:
+    # descending and stable: the reversed input sorted stably, read backwards
+    if descending:
+        data = xp.flip(data, axis=axis)
     try:
-        return xp.argsort(x.data, axis=axis, kind="stable")
+        order = xp.argsort(data, axis=axis, kind="stable")
     except TypeError:  # a namespace without `kind` (MLX): its own sort
-        return xp.argsort(x.data, axis=axis)
+        order = xp.argsort(data, axis=axis)
+    if descending:
+        order = (data.shape[axis] - 1) - xp.flip(order, axis=axis)
+    return order
 
 
-def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable: Any = None) -> Tensor:
-    """`numpy.sort`: sorted along `axis` (the flattened array for None). The values are
-    taken at the sorting indices, so each gets the cotangent of the place it moved to.
+def _argsort_forward(xp: Any, x: Any, axis: int = -1, descending: bool = False, stable: bool = True) -> Any:
+    if x.ndim == 0:
+        raise ValueError("argsort of a 0-d tensor: there is no axis to sort along")
+    return _stable_argsort(xp, x, axis if axis >= 0 else axis + x.ndim, descending)
+
+
+def _argsort_reference(x: Any, axis: int = -1, descending: bool = False, stable: bool = True) -> Any:
+    # -x sorted stably is x in descending order with ties in input order (float samples)
+    return np.argsort(-x if descending else x, axis=axis, kind="stable")
+
+
+def sort(
+    a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, descending: bool = False, stable: Any = None
+) -> Tensor:
+    """`numpy.sort`: sorted along `axis` (the flattened array for None), largest first with
+    `descending=True` (the Array API's keyword). The values are taken at the sorting
+    indices, so each gets the cotangent of the place it moved to.
 
     >>> import minidiff as md
     >>> md.sort(md.Tensor([2.0, 3.0, 1.0]))
@@ -55,7 +78,7 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable:
     if axis is None:
         a, axis = md.reshape(a, (-1,)), 0
     axis = normalize_axis(axis, a.ndim)
-    indices = make_tensor(_argsort(a, axis), a.backend, None)
+    indices = make_tensor(_argsort(a, axis, descending), a.backend, None)
     return md.take_along_axis(a, indices, axis=axis)
 
 
@@ -71,6 +94,11 @@ def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order
     axis = normalize_axis(axis, a.ndim)
     indices = np.argpartition(to_host(a), to_host(kth), axis=axis, kind=kind)
     return md.take_along_axis(a, indices, axis=axis)
+
+
+def _sort_reference(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, descending: bool = False, stable: Any = None) -> Any:
+    out = np.sort(a, axis=axis, kind=kind, order=order, stable=stable)
+    return np.flip(out, axis=-1 if axis is None else axis) if descending else out
 
 
 # ---------------------------------------------------------------------------- the ops
@@ -89,7 +117,9 @@ OPS = [
             sample((3, 4), axis=None),
             sample(_TIES, order=0),
             sample(_TIES, axis=0, order=0),
+            sample((3, 4), descending=True),
         ),
+        reference=_sort_reference,
         batch=rules.composite(rules.axis(none="flatten"), "a"),
     ),
     Op(
@@ -107,7 +137,21 @@ OPS = [
 ]
 
 
+# Integer-valued: indices never allow grad. The Array API's `argsort`, with its keywords
+# (`axis` keyword-only, `descending`, `stable`; the sort is always stable).
+NON_DIFFERENTIABLE = [
+    Op(
+        "argsort",
+        _argsort_forward,
+        params={"axis": -1, "descending": False, "stable": True},
+        samples=(sample((5,)), sample(_TIES, axis=0), sample(_TIES, descending=True), sample((2, 3, 4), axis=1)),
+        reference=_argsort_reference,
+        batch=rules.axis(),
+    ),
+]
+
+
 @hookimpl
 def minidiff_register_ops(registry) -> None:
-    for op in OPS:
+    for op in (*OPS, *NON_DIFFERENTIABLE):
         registry.add_op(op)

@@ -1,0 +1,60 @@
+"""The Array API standard's names for functions minidiff has under NumPy's names.
+
+Each alias is the same function object as the op it names (`md.acos is md.arccos`), bound
+on `minidiff` (or `minidiff.linalg`) right after the op families load, so an op pack that
+overrides `arccos` changes `acos` too, and the conformance kit tests the op once.
+
+>>> import minidiff as md
+>>> md.acos is md.arccos, md.concat is md.concatenate
+(True, True)
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+#: standard name -> minidiff's (NumPy's) name, in the main namespace
+ALIASES: dict[str, str] = {
+    "acos": "arccos",
+    "acosh": "arccosh",
+    "asin": "arcsin",
+    "asinh": "arcsinh",
+    "atan": "arctan",
+    "atan2": "arctan2",
+    "atanh": "arctanh",
+    "pow": "power",
+    "remainder": "mod",
+    "bitwise_invert": "invert",
+    "bitwise_left_shift": "left_shift",
+    "bitwise_right_shift": "right_shift",
+    "concat": "concatenate",
+    "permute_dims": "transpose",
+}
+
+#: standard name in `minidiff.linalg` -> the function of the main namespace it is
+LINALG_ALIASES: dict[str, str] = {
+    "matmul": "matmul",
+    "matrix_transpose": "matrix_transpose",
+    "outer": "outer",
+    "tensordot": "tensordot",
+    "vecdot": "vecdot",
+}
+
+
+def bind_aliases(registry: Any = None) -> None:
+    """Set every alias whose target op is loaded; runs after `minidiff._bind_ops`.
+
+    Reads the modules' `vars()` directly: a lookup through `minidiff.__getattr__` would
+    start another plugin load while this one holds the lock.
+    """
+    minidiff = sys.modules["minidiff"]
+    here = vars(minidiff)
+    for alias, target in ALIASES.items():
+        if target in here:
+            setattr(minidiff, alias, here[target])
+    linalg = here.get("linalg")
+    if getattr(linalg, "__minidiff_namespace__", False):
+        for alias, target in LINALG_ALIASES.items():
+            if target in here and alias not in vars(linalg):
+                setattr(linalg, alias, here[target])
