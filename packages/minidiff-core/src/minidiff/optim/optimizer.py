@@ -26,6 +26,7 @@ import numpy as np
 
 from minidiff._tensor import Tensor
 from minidiff.graph import no_grad
+from minidiff.optable import ops
 
 Params = Iterable[Tensor] | Mapping[str, Tensor] | Iterable[tuple[str, Tensor]]
 
@@ -38,6 +39,8 @@ class Optimizer:
     entries given settings need) and `_validate` (checks and normalizes a dict of
     hyperparameters), and implements `_update(p, g, state)`, which returns the parameter's
     new value and replaces the entries of `state` (empty before the first step).
+    `_update` works elementwise, so a complex parameter is updated as the pair of real
+    parameters it is (its real and imaginary parts), as in PyTorch.
 
     >>> import minidiff as md
     >>> w = md.Tensor([1.0, -2.0], allow_grad=True)
@@ -96,8 +99,23 @@ class Optimizer:
                         f"parameter {name!r} has shape {p.shape} but its .grad has shape {g.shape}; "
                         f"an optimizer needs a gradient shaped like its parameter"
                     )
-                p[...] = self._update(p, g, self.state[name])
+                state = self.state[name]
+                p[...] = self._update_pair(p, g, state) if p.dtype.kind == "c" else self._update(p, g, state)
         return loss
+
+    def _update_pair(self, p: Tensor, g: Tensor, state: dict[str, Any]) -> Tensor:
+        """A complex parameter's step: `_update` on its real and on its imaginary part, each
+        with its own half of the state, as PyTorch's optimizers do (`view_as_real`). So
+        Adam's second moment holds gx**2 and gy**2, not the complex g*g; the state entries
+        are stored complex again (real part: the real half's), as PyTorch stores them."""
+        halves = []
+        for part in (ops.real, ops.imag):
+            half = {key: value if key == "step" else part(value) for key, value in state.items()}
+            halves.append((self._update(part(p), part(g), half), half))
+        (new_real, real_half), (new_imag, imag_half) = halves
+        for key, value in real_half.items():
+            state[key] = value if key == "step" else value + 1j * imag_half[key]
+        return new_real + 1j * new_imag
 
     def zero_grad(self) -> None:
         """Set every parameter's `.grad` to None (PyTorch's default, `set_to_none=True`):
