@@ -1,5 +1,8 @@
 """`md.checkpoint`: trade compute for memory by recomputing a function in the backward pass.
 
+(The module is `checkpointing`: a submodule named `checkpoint`, once imported, would replace the
+function `md.checkpoint` with itself as an attribute of the package.)
+
 `checkpoint(f)` behaves like `f`, but the graph keeps none of `f`'s intermediates: its
 outputs get one node (op `checkpoint`) whose inputs are `f`'s tensor arguments and the
 leaf tensors `f` closes over (model weights). The node's rule runs `f` again on the saved
@@ -356,5 +359,5 @@ _CHECKPOINT = Op(
     forward=lambda xp, *arrays, **params: None,  # never dispatched: md.checkpoint builds its nodes itself
     vjp=_rule,
     nargs=None,
-    doc="A checkpointed function's outputs: their rule recomputes the function (see minidiff.checkpoint).",
+    doc="A checkpointed function's outputs: their rule recomputes the function (see minidiff.checkpointing).",
 )
