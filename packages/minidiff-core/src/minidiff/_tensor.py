@@ -123,6 +123,26 @@ class Tensor(ArrayAPIProtocol):
         return ops.transpose(self)
 
     @property
+    def real(self) -> Tensor:
+        """The real part, differentiable (`md.real(self)`); a real tensor's own values.
+
+        >>> import minidiff as md
+        >>> md.Tensor([1 + 2j]).real
+        minidiff.Tensor([1.])
+        """
+        return ops.real(self)
+
+    @property
+    def imag(self) -> Tensor:
+        """The imaginary part, differentiable (`md.imag(self)`); zeros for a real tensor.
+
+        >>> import minidiff as md
+        >>> md.Tensor([1 + 2j]).imag
+        minidiff.Tensor([2.])
+        """
+        return ops.imag(self)
+
+    @property
     def is_leaf(self) -> bool:
         """True for tensors no recorded op produced: only leaves get `.grad`."""
         return self.node is None
@@ -300,7 +320,7 @@ class Tensor(ArrayAPIProtocol):
 
         return compute(self)[0]
 
-    def astype(self, dtype: Any) -> Tensor:
+    def astype(self, dtype: Any, /, *, copy: bool = True, device: str | None = None) -> Tensor:
         """The values cast to `dtype`. A cast between floating dtypes passes the gradient
         through; a cast to an integer or bool dtype gives a constant, as `floor` does.
 
@@ -309,7 +329,7 @@ class Tensor(ArrayAPIProtocol):
         >>> x.astype("float32").allow_grad, x.astype("int64").allow_grad
         (True, False)
         """
-        return ops.astype(self, dtype=dtype)
+        return ops.astype(self, dtype=dtype, copy=copy, device=device)
 
     def wipe(self) -> None:
         """Cut this tensor from the graph that computed it, in place: it becomes a leaf (that
@@ -671,7 +691,7 @@ _OP_METHODS = (
     "swapaxes", "squeeze", "clip", "repeat", "dot", "trace", "round", "diagonal",
     "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "abs", "sqrt", "square", "reciprocal", "sign",
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "floor", "ceil",
-    "sigmoid", "relu", "softmax", "log_softmax", "erf",
+    "sigmoid", "relu", "softmax", "log_softmax", "erf", "conj", "conjugate",
 )
 for _name in _OP_METHODS:
     setattr(Tensor, _name, _method(_name))

@@ -349,7 +349,8 @@ def _contract_and_grad(
     total = None
     for g, v in zip(grads, vs):
         if g.allow_grad:
-            term = ops.sum(g * v)
+            # complex: the real inner product Re(sum(conj(v) g)), whose gradient is J v
+            term = ops.sum(g * v) if g.dtype.kind != "c" else ops.sum(ops.real(g * ops.conj(v)))
             total = term if total is None else total + term
     if total is None:  # the gradients do not depend on `wrt`: the derivative is zero
         result = tuple(zeros_like(t) for t in targets)
