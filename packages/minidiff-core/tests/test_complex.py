@@ -202,7 +202,8 @@ def test_gradient_descent_solves_complex_least_squares(backend):
         loss.backward()
         with md.no_grad():
             z -= lr * z.grad
-    assert all(later <= earlier + 1e-6 for earlier, later in zip(losses, losses[1:]))
+    assert all(later <= earlier * (1 + TOL[backend]) for earlier, later in zip(losses, losses[1:]))
+    assert losses[-1] == pytest.approx(np.sum(np.abs(a @ solution - b) ** 2), rel=1e-4)
     np.testing.assert_allclose(z.numpy(), solution, rtol=1e-4, atol=1e-4)
 
 

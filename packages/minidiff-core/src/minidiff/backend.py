@@ -138,6 +138,12 @@ class Backend:
         otherwise, and then the caller assigns the out-of-place result."""
         return False
 
+    def compile_function(self, function: Any) -> Any:
+        """`function` (of this backend's arrays, returning a tuple of them, pure: it writes into
+        no array) compiled by the backend's own compiler, or None where it has none. `md.compile`
+        hands it a step's program; arrays the function reads come in as arguments."""
+        return None
+
     def make_rng(self, seed: int | None) -> Any:
         """A random generator with the methods of NumPy's `Generator` that `md.random` uses:
         `random(size)`, `standard_normal(size)`, `uniform(low, high, size)`,

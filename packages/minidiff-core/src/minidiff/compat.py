@@ -12,6 +12,7 @@ original's `minidiff.ops.wrapping` module re-exports the op builders from here.
   `create_stateful_op_func`; `as_minidiff`, `try_unwrap`.
 - `Tensor.backward(retain_grads=..., cleanup_mode=...)`, mapped by `backward_options`.
 - `minidiff.utils`' `calculate_finite_differences`, `compute_grads`, `draw_tensor_op_graph`.
+- `reuse_graph`, the original's graph cache, now a shim onto `md.compile`.
 - The original's random functions on `minidiff` itself: `md.rand`, `md.randn`,
   `md.randint`, `md.choice`, `md.permutation`, `md.shuffle`, `md.binomial`, each the
   `md.random` function of that name.
@@ -66,6 +67,7 @@ __all__ = [
     "rand",
     "randint",
     "randn",
+    "reuse_graph",
     "set_allow_grad",
     "set_allow_new_grads",
     "shuffle",
@@ -673,3 +675,59 @@ choice = _random_alias("choice")
 permutation = _random_alias("permutation")
 shuffle = _random_alias("shuffle")
 binomial = _random_alias("binomial")
+
+
+# ---------------------------------------------------------------------------- graph reuse
+
+
+def reuse_graph(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """The original minidiff's graph cache (`minidiff.caching.reuse_graph()`), onto `md.compile`.
+
+    The original cached a graph's topology inside a `with reuse_graph():` block, keyed without
+    the leaves it was built from, so the same code run on other tensors reused the first
+    tensors' graph. Today:
+
+    - `@md.reuse_graph()` or `md.reuse_graph(f)` is `md.compile(f)` (keyword arguments go to
+      it): the program is keyed by the signature of the call, and the tensors passed as
+      arguments are read (and get their `.grad`) at each call, so other leaves get their own
+      gradients;
+    - `with md.reuse_graph():` still runs its block, eagerly: the engine orders each graph
+      afresh, which is always right (a block cannot be replayed; compile a function instead).
+
+    >>> import minidiff as md
+    >>> @md.reuse_graph()
+    ... def loss(a, b):
+    ...     out = (a * b).sum()
+    ...     out.backward()
+    ...     return out
+    >>> x, y = md.Tensor([1.0, 2.0], allow_grad=True), md.Tensor([3.0, 4.0], allow_grad=True)
+    >>> u, v = md.Tensor([5.0, 6.0], allow_grad=True), md.Tensor([7.0, 8.0], allow_grad=True)
+    >>> loss(x, y), loss(u, v)
+    (minidiff.Tensor(11.), minidiff.Tensor(83.))
+    >>> x.grad, u.grad
+    (minidiff.Tensor([3., 4.]), minidiff.Tensor([7., 8.]))
+    """
+    from minidiff.compiler import compile
+
+    if fn is not None:
+        return compile(fn, **options)
+    return _ReuseGraph(options)
+
+
+class _ReuseGraph:
+    """What `md.reuse_graph()` returns: a decorator onto `md.compile`, or a `with` block that
+    runs eagerly."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+
+    def __call__(self, fn: Callable[..., Any]) -> Any:
+        from minidiff.compiler import compile
+
+        return compile(fn, **self.options)
+
+    def __enter__(self) -> "_ReuseGraph":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Any, Callable
+from weakref import WeakValueDictionary
 
 import numpy as np
 
@@ -52,6 +53,13 @@ def _learn_dtype(backend: Any, dtype: Any) -> bool:
     return takes
 
 
+#: every kernel cache (this module's and `multi_output`'s). `md.compile` empties them when a
+#: trace starts and ends, so that the kernels built in between are wrapped by
+#: `kernel_wrapper(kernel, op)` and record their calls: the eager path pays nothing for it.
+kernel_caches: WeakValueDictionary = WeakValueDictionary()  # by id: a dict cannot be hashed
+kernel_wrapper: Callable[[Callable[..., Any], Any], Callable[..., Any]] | None = None
+
+
 class _Kernels(dict):
     """Forward kernels of one op by backend, each built on first use on that backend."""
 
@@ -59,6 +67,7 @@ class _Kernels(dict):
         super().__init__()
         self.op = op
         self.overrides = overrides
+        kernel_caches[id(self)] = self
 
     def __missing__(self, backend: Any) -> Callable[..., Any]:
         custom = self.overrides.get(backend.name)
@@ -74,6 +83,8 @@ class _Kernels(dict):
                 )
         else:
             kernel = partial(forward, backend.xp)
+        if kernel_wrapper is not None:  # md.compile is tracing
+            kernel = kernel_wrapper(kernel, self.op)
         self[backend] = kernel
         return kernel
 

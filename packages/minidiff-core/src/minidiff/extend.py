@@ -83,6 +83,22 @@ def __getattr__(name: str) -> Any:
 
 Domain = tuple[float, float]
 
+#: the elementwise NumPy functions numexpr spells the same way, as `Op.fuse` expressions:
+#: an op whose `forward` names one of them is fusable by `md.compile` without saying so
+FUSED_FORMS: Mapping[str, str] = MappingProxyType({
+    **{name: f"{name}({{0}})" for name in (
+        "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
+        "arctanh", "exp", "expm1", "log", "log1p", "log10", "sqrt", "abs",
+    )},
+    "arctan2": "arctan2({0}, {1})",
+    "add": "({0} + {1})",
+    "subtract": "({0} - {1})",
+    "multiply": "({0} * {1})",
+    "divide": "({0} / {1})",
+    "power": "({0} ** {1})",
+    "negative": "(-{0})",
+})
+
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -261,6 +277,10 @@ class Op:
       (docs/gradient-conventions.md). `True`: the rules already follow that convention (they
       hold `conj` where needed, or the op is linear with real coefficients, as `sum` and
       `reshape` are). `False`: backward through the op with a complex operand raises.
+    - `fuse`: the op as an elementwise expression in numexpr's language, `{0}`, `{1}` standing
+      for the operands, each used once (`"sin({0})"`, `"({0} + {1})"`): `md.compile` fuses
+      chains of such ops into one kernel. Derived from `forward` for the NumPy functions
+      numexpr spells the same way (`FUSED_FORMS`); `""` declares the op not fusable.
     """
 
     name: str
@@ -281,10 +301,13 @@ class Op:
     view: bool = False
     inplace: Callable[[Any, Any], Any] | None = None
     complex: bool | str = False
+    fuse: str | None = None
 
     def __post_init__(self) -> None:
         if (self.forward is None) == (self.composite is None):
             raise ValueError(f"op {self.name!r} needs exactly one of `forward` and `composite`")
+        if self.fuse is None and isinstance(self.forward, str) and not self.params and self.nout == 1:
+            object.__setattr__(self, "fuse", FUSED_FORMS.get(self.forward))
         if not (isinstance(self.complex, bool) or self.complex == HOLOMORPHIC):
             raise ValueError(f"op {self.name!r}: complex must be True, False or {HOLOMORPHIC!r}, got {self.complex!r}")
 

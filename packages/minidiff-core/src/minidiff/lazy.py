@@ -9,13 +9,35 @@ scheduler computes them all. On an eager backend it is `t.numpy()` for each.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 
 from minidiff._tensor import Tensor
 
-__all__ = ["compute"]
+__all__ = ["compute", "reads_values_ok"]
+
+#: the trace `md.compile` is recording in this context, or None. Library code that reads
+#: values to choose a formula asks `reads_values_ok` instead of reading this.
+tracing: ContextVar[Any] = ContextVar("minidiff_tracing", default=None)
+
+
+def reads_values_ok(backend: Any) -> bool:
+    """Whether code may read array values to pick a formula (`_has_zero` in power's rule).
+
+    Not on a lazy backend (reading would compute the graph) nor while `md.compile` traces a
+    step (the choice would be baked into the program for every later call): there the
+    formula that is exact for all values must be taken.
+
+    >>> import minidiff as md
+    >>> reads_values_ok(md.get_backend("numpy"))
+    True
+    """
+    if backend.lazy:
+        return False
+    trace = tracing.get()
+    return trace is None or not trace.active
 
 
 def compute(*tensors: Tensor) -> tuple[np.ndarray, ...]:

@@ -70,10 +70,11 @@ class _PackedKernels(dict):
 
     def __init__(self, op: Op, overrides: dict[str, Callable[..., Any]], packed_op: Op) -> None:
         super().__init__()
-        from minidiff.dispatch import _Kernels
+        from minidiff.dispatch import _Kernels, kernel_caches
 
         self.inner = _Kernels(op, overrides)
         self.packed_op = packed_op
+        kernel_caches[id(self)] = self
 
     def __missing__(self, backend: Any) -> Callable[..., Any]:
         inner, xp = self.inner[backend], backend.xp
@@ -84,8 +85,11 @@ class _PackedKernels(dict):
             dtype = xp.result_type(*outputs)
             return xp.concatenate([xp.reshape(out, (-1,)).astype(dtype) for out in outputs])
 
-        self[backend] = packed_kernel
-        return packed_kernel
+        from minidiff import dispatch
+
+        # while md.compile traces, the packing is recorded as one call (its parts read shapes)
+        self[backend] = packed_kernel if dispatch.kernel_wrapper is None else dispatch.kernel_wrapper(packed_kernel, None)
+        return self[backend]
 
 
 def _packed_parse(op: Op) -> Callable[..., tuple[tuple, dict]] | None:

@@ -77,6 +77,11 @@ class MlxBackend(Backend):
         """`target[key] += values` in place, repeated indices accumulating (`target.at[key].add`)."""
         mlx_xp.add_at(target, key, values)
 
+    def compile_function(self, function: Any) -> Any:
+        """`mx.compile(function)`: `md.compile` runs a step's program through it (fusing its
+        elementwise kernels)."""
+        return mx.compile(function)
+
     def make_rng(self, seed: int | None) -> MlxGenerator:
         return MlxGenerator(seed)
 
