@@ -529,10 +529,17 @@ def _creation_function(op: Op, kernels: _Kernels) -> Callable[..., Any]:
     dtype_at = _dtype_position(op.forward)
 
     def create(
-        *args: Any, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None, **kwargs: Any
+        *args: Any,
+        device: str | None = None,
+        backend: str | None = None,
+        allow_grad: bool = False,
+        requires_grad: bool | None = None,
+        **kwargs: Any,
     ) -> Tensor:
         if requires_grad is not None:
             allow_grad = requires_grad
+        if device is not None:  # the Array API's name for the backend
+            backend = _device_backend(device, backend)
         chosen = get_backend(backend)
         dtype = args[dtype_at] if dtype_at is not None and len(args) > dtype_at else kwargs.get("dtype")
         try:
@@ -543,6 +550,16 @@ def _creation_function(op: Op, kernels: _Kernels) -> Callable[..., Any]:
         return Tensor._leaf(data, chosen, allow_grad, dtype_given=dtype is not None)
 
     return create
+
+
+def _device_backend(device: Any, backend: str | None) -> str:
+    """The backend a creation call's `device=` names (a backend name, a Tensor's `.device`)."""
+    from minidiff.array_api.tensor_protocol import device_name
+
+    name = device_name(device)
+    if backend is not None and backend != name:
+        raise ValueError(f"device={name!r} and backend={backend!r} name two backends; give one")
+    return name
 
 
 def _dtype_position(forward: Any) -> int | None:

@@ -269,6 +269,8 @@ class Op:
       backend without shared memory (MLX, Dask) minidiff then emulates the view.
     - `inplace`: the augmented assignment that runs the op in place (`operator.iadd` for
       `add`), which the kit checks against the out-of-place op.
+    - `outputs`: the names of a multi-output op's outputs; its function then returns a
+      named tuple (`eigh(a).eigenvalues`, as the Array API standard asks), still a tuple.
     - `complex`: whether the op's gradient rules hold for complex inputs, which the kit then
       checks by finite differences along real and imaginary directions. `"holomorphic"`: the
       rules are the real formulas, `g * f'(x)` (`g * cos(x)` for `sin`), and the op is complex
@@ -301,6 +303,7 @@ class Op:
     view: bool = False
     inplace: Callable[[Any, Any], Any] | None = None
     complex: bool | str = False
+    outputs: tuple[str, ...] = ()
     fuse: str | None = None
 
     def __post_init__(self) -> None:

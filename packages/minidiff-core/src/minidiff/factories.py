@@ -94,6 +94,7 @@ def asarray(
     obj: Any,
     dtype: Any = None,
     *,
+    device: str | None = None,
     copy: bool | None = None,
     backend: str | None = None,
     allow_grad: bool | None = None,
@@ -101,6 +102,7 @@ def asarray(
 ) -> Tensor:
     """A tensor of `obj` without a copy where none is needed, as `numpy.asarray`: a Tensor
     of the requested dtype and backend is returned as it is (same object, same graph).
+    `device=` is the Array API's name for `backend=`.
 
     >>> import minidiff as md, numpy as np
     >>> t = md.Tensor([1.0, 2.0])
@@ -110,6 +112,12 @@ def asarray(
     >>> np.shares_memory(md.asarray(a).data, a)
     True
     """
+    if device is not None:  # the Array API's name for the backend
+        from minidiff.array_api.tensor_protocol import device_name
+
+        if backend is not None and backend != device_name(device):
+            raise ValueError(f"md.asarray: device={device!r} and backend={backend!r} name two backends; give one")
+        backend = device_name(device)
     return array(obj, dtype, copy=copy, backend=backend, allow_grad=allow_grad, requires_grad=requires_grad)
 
 

@@ -11,6 +11,7 @@ Packing costs one copy of the outputs.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -28,15 +29,17 @@ def bind_multi_output(op: Op, overrides: dict[str, Callable[..., Any]]) -> Calla
     packed_op = replace(op, nout=1, params={**op.params, "_layout": None}, parse=_packed_parse(op), vjp=_packed_rules(op))
     kernels = _PackedKernels(op, overrides, packed_op)
     packed_call = _signature(packed_op, kernels)
+    # `op.outputs` names the outputs: a named tuple (`svd(a).U`), else a plain tuple
+    result = namedtuple(f"{op.name.strip('_').capitalize()}Result", op.outputs)._make if op.outputs else tuple
 
     def function(*args: Any, **kwargs: Any) -> tuple[Tensor, ...]:
         if levels.get():  # under md.vmap: the op's own rule (or a loop) sees the outputs unpacked
             level = innermost(args, kwargs)
             if level is not None:
                 operands, params = _normalized(op, args, kwargs)
-                return apply_batched(op, function, operands, params, level)
+                return result(apply_batched(op, function, operands, params, level))
         layout: list[tuple[tuple[int, ...], Any]] = []
-        return unpack(packed_call(*args, _layout=layout, **kwargs), layout)
+        return result(unpack(packed_call(*args, _layout=layout, **kwargs), layout))
 
     return function
 

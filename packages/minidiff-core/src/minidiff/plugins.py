@@ -53,6 +53,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "minidiff.ops.indexing_extras",
     "minidiff.ops.complex_parts",
     "minidiff.ops.standard",
+    "minidiff.ops.fft",
 )
 
 _HOOKS = ("minidiff_register_backends", "minidiff_register_ops", "minidiff_register_kernels")

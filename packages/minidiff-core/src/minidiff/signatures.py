@@ -37,11 +37,12 @@ _KEYWORD = Parameter.KEYWORD_ONLY
 #: operand names when neither the forward nor a rule names them (NumPy's own docs use x, y)
 _DEFAULT_NAMES = {1: ("x",), 2: ("x", "y"), 3: ("x", "y", "z")}
 _CREATION_KEYWORDS = (
+    Parameter("device", _KEYWORD, default=None),  # the Array API's spelling of `backend`
     Parameter("backend", _KEYWORD, default=None),
     Parameter("allow_grad", _KEYWORD, default=False),
     Parameter("requires_grad", _KEYWORD, default=None),
 )
-_CREATION_NAMES = ("dtype", "backend", "allow_grad", "requires_grad")
+_CREATION_NAMES = ("dtype", "device", "backend", "allow_grad", "requires_grad")
 
 
 def describe(function: Callable[..., Any], op: Op) -> None:

@@ -448,15 +448,19 @@ def qr(a: Any, mode: str = "reduced") -> Any:
 # ---------------------------------------------------------------------------- pinv
 
 
-def _pinv(xp: Any, a: Any, rcond: Any, hermitian: bool) -> Any:
+def _pinv(xp: Any, a: Any, rcond: Any, hermitian: bool, rtol: Any = None) -> Any:
     _check_matrices(a, square=hermitian)
+    if rtol is not None:  # the Array API's name for the same relative cutoff
+        if rcond is not None:
+            raise ValueError("pinv: give the cutoff as rcond= or rtol=, not both")
+        rcond = rtol
     # rcond=None means NumPy's own default cutoff, which only an absent rcond gives.
     if rcond is None:
         return xp.linalg.pinv(a, hermitian=hermitian)
     return xp.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
 
 
-def _pinv_vjp(g: Tensor, ans: Tensor, a: Tensor, rcond: Any, hermitian: bool) -> Tensor:
+def _pinv_vjp(g: Tensor, ans: Tensor, a: Tensor, rcond: Any, hermitian: bool, rtol: Any = None) -> Tensor:
     # Golub & Pereyra 1973, Theorem 4.3: where the rank is locally constant,
     # dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I - AA⁺) + (I - A⁺A) dAᵀ A⁺ᵀA⁺, so
     # Ā = -A⁺ᵀ Ḡ A⁺ᵀ + (I - AA⁺) Ḡᵀ A⁺A⁺ᵀ + A⁺ᵀA⁺ Ḡᵀ (I - A⁺A).
@@ -610,7 +614,8 @@ def _svd_reference(a, full_matrices=True, hermitian=False):
     return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=True, hermitian=hermitian)
 
 
-def _pinv_reference(a, rcond=None, hermitian=False):
+def _pinv_reference(a, rcond=None, hermitian=False, rtol=None):
+    rcond = rtol if rtol is not None else rcond
     if rcond is None:
         return np.linalg.pinv(a, hermitian=hermitian)
     return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
@@ -667,6 +672,7 @@ OPS = [
         vjp=(_slogdet_vjp,),
         namespace="linalg",
         nout=2,
+        outputs=("sign", "logabsdet"),
         doc="slogdet(a) -> (sign, logabsdet). The gradient of logabsdet is A⁻ᵀ (Giles 2008); at a singular "
         "matrix (logabsdet = -inf) it is infinite and the backward raises LinAlgError. sign has gradient 0.",
         batch=rules.leading(2),
@@ -696,6 +702,7 @@ OPS = [
         namespace="linalg",
         params={"UPLO": "L"},
         nout=2,
+        outputs=("eigenvalues", "eigenvectors"),
         doc="eigh(a, UPLO='L') -> (eigenvalues, eigenvectors) of symmetric matrices read from one triangle. "
         "The gradient (Giles 2008) is zero on the other triangle; where two eigenvalues are equal and the "
         "result depends on their eigenvectors, the backward raises ValueError.",
@@ -721,6 +728,7 @@ OPS = [
         namespace="linalg",
         params={"full_matrices": True, "hermitian": False},
         nout=3,
+        outputs=("U", "S", "Vh"),
         public=False,
         reference=_svd_reference,
         doc="svd's factors (U, S, Vh): what md.linalg.svd, svdvals and the matrix norms are built on.",
@@ -764,6 +772,7 @@ OPS = [
         namespace="linalg",
         params={"mode": "reduced"},
         nout=2,
+        outputs=("Q", "R"),
         public=False,
         reference=lambda a, mode="reduced": np.linalg.qr(a, mode=mode),
         doc="qr's factors (Q, R): what md.linalg.qr is built on.",
@@ -790,7 +799,7 @@ OPS = [
         _pinv,
         vjp=(_pinv_vjp,),
         namespace="linalg",
-        params={"rcond": None, "hermitian": False},
+        params={"rcond": None, "hermitian": False, "rtol": None},
         reference=_pinv_reference,
         doc="pinv(a, rcond=None, hermitian=False): the Moore-Penrose pseudo-inverse. Its gradient (Golub & "
         "Pereyra 1973) holds where the rank does not change: at a matrix whose rank would jump under a small "
@@ -888,6 +897,7 @@ OPS = [
 @hookimpl
 def minidiff_register_ops(registry) -> None:
     from minidiff_ops_linalg.solvers import SOLVER_OPS  # imported here: it builds on this module
+    from minidiff_ops_linalg.standard import STANDARD_OPS
 
-    for op in (*OPS, *SOLVER_OPS):
+    for op in (*OPS, *SOLVER_OPS, *STANDARD_OPS):
         registry.add_op(op)

@@ -122,7 +122,7 @@ def _unique(x: Any) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     backend = x.backend
 
     def put(a: np.ndarray) -> Tensor:
-        return make_tensor(backend.from_host(np.ascontiguousarray(a)), backend, None)
+        return make_tensor(backend.from_host(np.asarray(a)), backend, None)
 
     indices = put(found.indices)
     values = ops.take(ops.reshape(x, (-1,)), indices) if x.size else put(found.values)

@@ -142,3 +142,14 @@ def device_name(device: Any) -> str:
     raise TypeError(
         f"device must be a backend name such as 'numpy' (a Tensor's .device), got {type(device).__name__} {device!r}"
     )
+
+
+def check_device(xp: Any, device: Any, what: str) -> None:
+    """Refuse a `device=` that names another backend than the one running (`xp`): functions
+    that make their result where their operand is may not move it silently."""
+    if device is not None:
+        from minidiff.config import get_backend
+
+        if get_backend(device_name(device)).xp is not xp:
+            raise ValueError(f"{what}(device={device!r}): the result stays on the operand's backend; "
+                             f"move it with .to_device({device!r})")

@@ -182,14 +182,14 @@ def dsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
     return md.split(ary, indices_or_sections, 2)
 
 
-def broadcast_arrays(*args: Any, subok: bool = False) -> tuple[Tensor, ...]:
+def broadcast_arrays(*args: Any, subok: bool = False) -> list[Tensor]:
     """`numpy.broadcast_arrays`: every input broadcast to their common shape."""
     tensors = [as_tensor(a) for a in args]
     shape = np.broadcast_shapes(*(t.shape for t in tensors))
-    return tuple(md.broadcast_to(t, shape) for t in tensors)
+    return [md.broadcast_to(t, shape) for t in tensors]  # a list, as the Array API asks (NumPy gives a tuple)
 
 
-def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> tuple[Tensor, ...]:
+def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> list[Tensor]:
     """`numpy.meshgrid`: coordinate arrays from coordinate vectors, `"xy"` (Cartesian,
     the first two axes swapped) or `"ij"` (matrix) indexing, full or `sparse`.
 
@@ -205,7 +205,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     if indexing == "xy" and ndim > 1:
         out[0] = md.reshape(out[0], (1, -1) + ones[2:])
         out[1] = md.reshape(out[1], (-1, 1) + ones[2:])
-    return broadcast_arrays(*out) if not sparse else tuple(out)
+    return broadcast_arrays(*out) if not sparse else out  # a list, as the Array API asks (NumPy gives a tuple)
 
 
 # ---------------------------------------------------------------------------- picking and writing elements

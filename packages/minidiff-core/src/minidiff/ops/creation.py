@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from minidiff.array_api.tensor_protocol import check_device
 from minidiff.batching import rules
 from minidiff.extend import Op, hookimpl, sample
 
@@ -89,6 +90,28 @@ def _linspace(xp, start, stop, num=50, endpoint=True, retstep=False, dtype=None)
 @_named
 def _eye(xp, N, M=None, k=0, dtype=None):
     return xp.eye(N, M, k=k, dtype=dtype)
+
+
+def _like(name: str) -> Any:
+    def forward(xp: Any, x: Any, dtype: Any = None, device: Any = None) -> Any:
+        check_device(xp, device, name)
+        return getattr(xp, name)(x, dtype=dtype)
+
+    forward.__name__ = name
+    return forward
+
+
+def _like_reference(name: str) -> Any:
+    return lambda x, dtype=None, device=None: getattr(np, name)(x, dtype=dtype)
+
+
+def _full_like(xp: Any, x: Any, fill_value: Any, dtype: Any = None, device: Any = None) -> Any:
+    check_device(xp, device, "full_like")
+    return xp.full_like(x, fill_value, dtype=dtype)
+
+
+def _full_like_parse(x: Any, /, fill_value: Any, *, dtype: Any = None, device: Any = None) -> tuple[tuple, dict]:
+    return (x, fill_value), {"dtype": dtype, "device": device}
 
 
 def _full_like_batch(call, args, batched, params):
@@ -174,13 +197,24 @@ OPS = [
         samples=(sample(3), sample(3, 4, k=1), sample(4, 2, k=-1), sample(2, dtype=np.int64), sample(2, 3, 0, "float32")),
     ),
     # Non-differentiable: the output depends only on the operand's shape and dtype.
-    Op("zeros_like", "zeros_like", params={"dtype": None}, samples=LIKE_SAMPLES, batch=rules.elementwise),
-    Op("ones_like", "ones_like", params={"dtype": None}, samples=LIKE_SAMPLES, batch=rules.elementwise),
+    *(
+        Op(
+            name,
+            _like(name),
+            params={"dtype": None, "device": None},
+            samples=LIKE_SAMPLES,
+            reference=_like_reference(name),
+            batch=rules.elementwise,
+        )
+        for name in ("zeros_like", "ones_like")
+    ),
     Op(
         "full_like",
-        "full_like",
+        _full_like,
         nargs=2,
-        params={"dtype": None},
+        params={"dtype": None, "device": None},
+        parse=_full_like_parse,
+        reference=lambda x, fill_value, dtype=None, device=None: np.full_like(x, fill_value, dtype=dtype),
         samples=(
             sample((2, 3), 1.5),
             sample((2, 3), 2, dtype=np.int32),
@@ -191,10 +225,10 @@ OPS = [
     ),
     Op(
         "empty_like",
-        lambda xp, x, dtype=None: xp.zeros_like(x, dtype=dtype),
-        params={"dtype": None},
+        _like("zeros_like"),
+        params={"dtype": None, "device": None},
         samples=LIKE_SAMPLES,
-        reference=lambda x, dtype=None: np.zeros_like(x, dtype=dtype),
+        reference=_like_reference("zeros_like"),
         doc="A tensor of `x`'s shape and dtype whose values do not matter; minidiff fills it with zeros.",
         batch=rules.elementwise,
     ),

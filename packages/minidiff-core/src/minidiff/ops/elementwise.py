@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 import minidiff as md
+from minidiff.array_api.tensor_protocol import check_device
 from minidiff.batching import rules
 from minidiff.extend import HOLOMORPHIC, Op, Sample, hookimpl, sample
 from minidiff.lazy import reads_values_ok
@@ -107,17 +108,25 @@ def binary(
     )
 
 
+def _astype(xp, x, dtype, copy=True, device=None):
+    # the Array API's keywords: the result is always a new tensor (`copy=False` may share
+    # memory in the standard; here it is only allowed), on x's backend
+    check_device(xp, device, "astype")
+    return x.astype(dtype)
+
+
 def _tie_split(g, x, y):
     """Where x wins, all of g; where x and y tie, half (as PyTorch and JAX do)."""
     return md.where(x > y, g, md.where(x == y, g * 0.5, 0.0))
 
 
-def _clip_parse(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002 (NumPy's names)
-    # `min=`/`max=` are the array API standard's spellings, which NumPy accepts as well.
-    if min is not None or max is not None:
-        if a_min is not None or a_max is not None:
-            raise ValueError("clip(): give the bounds as a_min, a_max or as min=, max=, not both (as in NumPy)")
-        a_min, a_max = min, max
+def _clip_parse(a, /, min=None, max=None, *, a_min=None, a_max=None):  # noqa: A002 (the standard's names)
+    # `min`/`max` are the array API standard's names (positional too); NumPy's `a_min=`/`a_max=` still work.
+    if a_min is not None or a_max is not None:
+        if min is not None or max is not None:
+            raise ValueError("clip(): give the bounds as min, max or as a_min=, a_max=, not both (as in NumPy)")
+        min, max = a_min, a_max
+    a_min, a_max = min, max
     # An omitted bound becomes an open one, so one rule covers every form of the call: the
     # dtype's extreme for integers (an infinity would make uint8 float64), else infinity.
     low, high = -math.inf, math.inf
@@ -240,15 +249,15 @@ DIFFERENTIABLE = [
     ),
     Op(
         "astype",
-        lambda xp, x, dtype: x.astype(dtype),
-        vjp=(lambda g, ans, x, dtype: g,),  # the engine casts g back to x's dtype (its real part, for a real x)
-        params={"dtype": None},
+        _astype,
+        vjp=(lambda g, ans, x, dtype, **_: g,),  # the engine casts g back to x's dtype (its real part, for a real x)
+        params={"dtype": None, "copy": True, "device": None},
         samples=(
             sample((3, 4), dtype=np.float64, complex=False),  # complex to float discards the imaginary part
             sample((3, 4), dtype=np.float32, order=0),
             sample((3, 4), dtype=np.complex128),
         ),
-        reference=lambda x, dtype: x.astype(dtype),
+        reference=lambda x, dtype, copy=True, device=None: x.astype(dtype),
         batch=rules.elementwise,
         complex=True,
     ),

@@ -63,7 +63,9 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Tensor:
         raise ValueError(f"vecdot: shapes {x1.shape} and {x2.shape} differ along axis {axis}")
     if x1.dtype.kind == "c":
         x1 = md.conj(x1)
-    return md.sum(x1 * x2, axis=axis)
+    product = x1 * x2
+    # the product's dtype, as the standard asks (a sum alone widens small integers)
+    return md.sum(product, axis=axis, dtype=product.dtype if product.dtype.kind in "iu" else None)
 
 
 def cumulative_sum(x: Any, /, *, axis: int | None = None, dtype: Any = None, include_initial: bool = False) -> Tensor:
