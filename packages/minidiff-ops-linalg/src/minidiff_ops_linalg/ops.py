@@ -6,8 +6,13 @@ Each gradient rule is written with minidiff ops (`md.matmul`, `md.linalg.solve`,
 it is differentiated again like any computation: Hessians and third derivatives come out
 of the same table. Matrix-calculus results are cited where they are used. Conventions:
 
-- Real inputs only: the rules use transposes, not conjugate transposes, so complex
-  matrices are refused with a TypeError.
+- Complex matrices (complex64, complex128) are differentiated in PyTorch's convention
+  (docs/gradient-conventions.md): `solve`, `inv` and `det` are holomorphic and keep the
+  real formulas (`Op(complex=HOLOMORPHIC)`); the others' rules hold conjugate transposes
+  (`_mH`, a plain transpose for real matrices). Hermitian routines (`eigh`, `cholesky`,
+  `hermitian=True`) read one triangle and the real part of the diagonal, as LAPACK does.
+  Complex eigenvectors and singular vectors have a free phase each: a loss that depends
+  on those phases has no gradient, and the backward raises ValueError, as PyTorch does.
 - `cholesky`, `eigh` (and `svd`/`pinv` with `hermitian=True`) read one triangle of their
   input, as NumPy does; their gradients are the gradients of exactly that function, so
   they are zero on the triangle that is not read (`_read_triangle`). On a path where the
@@ -37,7 +42,7 @@ import minidiff as md
 from minidiff.batching import rules
 from minidiff.batching.rules import logical_ndim, pad_to
 from minidiff.batching.tensor import BatchedTensor
-from minidiff.extend import Op, hookimpl, sample
+from minidiff.extend import HOLOMORPHIC, Op, hookimpl, sample
 from minidiff.ops._axes import kept_shape, normalize_axis
 from minidiff.optable import functions
 from minidiff._tensor import Tensor
@@ -49,6 +54,16 @@ from minidiff_ops_linalg import _samples as S
 def _mT(x: Tensor) -> Tensor:
     """The transpose of each matrix in a stack."""
     return md.swapaxes(x, -1, -2)
+
+
+def _is_complex(x: Any) -> bool:
+    # By name: every backend spells its complex dtypes "complex64"/"complex128".
+    return "complex" in str(getattr(x, "dtype", ""))
+
+
+def _mH(x: Tensor) -> Tensor:
+    """The conjugate transpose of each matrix in a stack (the transpose of a real one)."""
+    return md.conj(_mT(x)) if _is_complex(x) else _mT(x)
 
 
 def _tensor(a: Any) -> Tensor:
@@ -70,12 +85,13 @@ def _phi(x: Tensor) -> Tensor:
 
 
 def _read_triangle(grad: Tensor, lower: bool) -> Tensor:
-    """The gradient of f(sym(A)), where sym builds a symmetric matrix from A's lower (or
-    upper) triangle as LAPACK does, from `grad`, the gradient of f at sym(A): an entry
-    below the diagonal stands for two entries of sym(A), one on it for one, and one above
-    it for none."""
-    read = _phi(grad + _mT(grad))
-    return read if lower else _mT(read)
+    """The gradient of f(sym(A)), where sym builds a symmetric (Hermitian) matrix from A's
+    lower (or upper) triangle as LAPACK does, from `grad`, the gradient of f at sym(A): an
+    entry below the diagonal stands for two entries of sym(A) (the one above it is its
+    conjugate), one on it for one (its real part only, for a complex A), and one above it
+    for none."""
+    read = _phi(grad + _mH(grad))
+    return read if lower else _mH(read)
 
 
 def _expand_matrix(x: Tensor) -> Tensor:
@@ -120,13 +136,31 @@ def _refuse_nonzero(cotangent: Tensor, op: str, what: str) -> None:
         raise ValueError(f"{op}: the gradient is undefined: the result depends on {what}")
 
 
+def _refuse_phase_dependent(coupling: Tensor, op: str, what: str) -> None:
+    """Complex eigenvectors (singular vectors) are defined up to a phase e^{iφ} each, which
+    LAPACK picks by its own rule: a loss has a gradient only if it does not depend on those
+    phases, that is if the imaginary part of the diagonal of `coupling` (Vᴴ V̄; for svd
+    Uᴴ Ū + Vᴴ V̄) is zero. As in PyTorch's linalg_eig_backward, raise otherwise, rather
+    than return the gradient for some other choice of phases."""
+    xp = coupling.backend.xp
+    data = coupling.data
+    drift = xp.abs(xp.imag(xp.diagonal(data, axis1=-2, axis2=-1)))
+    scale = 1.0 + xp.max(xp.abs(data))
+    if bool(xp.any(drift > math.sqrt(np.finfo(data.dtype).eps) * scale)):
+        raise ValueError(
+            f"{op}: the gradient is undefined: complex {what} are defined up to a phase each, and the loss depends "
+            f"on those phases (Im diag of the coupling is {float(xp.max(drift))!r}); use a loss that is invariant "
+            f"under v -> v e^{{iφ}}, such as one of v vᴴ or |v|"
+        )
+
+
 # ---------------------------------------------------------------------------- checking forwards
 
 
-def _check_real(a: Any) -> None:
-    # By name: every backend spells its complex dtypes "complex64"/"complex128".
-    if "complex" in str(getattr(a, "dtype", "")):
-        raise TypeError(f"complex matrices are not supported (got dtype {a.dtype}); minidiff.linalg is real-only")
+def _check_real(a: Any, op: str) -> None:
+    """For the few ops that take real matrices only (`eig`, `lstsq`, `matrix_rank`)."""
+    if _is_complex(a):
+        raise TypeError(f"{op}: complex matrices are not supported (got dtype {a.dtype})")
 
 
 def _check_matrices(a: Any, square: bool = True) -> tuple[int, ...]:
@@ -139,7 +173,6 @@ def _check_matrices(a: Any, square: bool = True) -> tuple[int, ...]:
             f"expected square matrices (..., M, M), got an array of shape {shape} (its matrices are "
             f"{shape[-2]} x {shape[-1]})"
         )
-    _check_real(a)
     return shape
 
 
@@ -156,7 +189,6 @@ def _broadcast_batches(batch_a: tuple[int, ...], batch_b: tuple[int, ...]) -> bo
 
 def _solve(xp: Any, a: Any, b: Any) -> Any:
     shape_a, shape_b = _check_matrices(a), tuple(b.shape)
-    _check_real(b)
     m = shape_a[-1]
     if not shape_b:
         raise ValueError(f"b must be a vector (M,) or a stack of matrices (..., M, K), got a 0-d b; a has shape {shape_a}")
@@ -224,7 +256,9 @@ def _cofactors(a: Tensor) -> Tensor:
     n = s.shape[-1]
     others = md.prod(md.where(s.backend.xp.eye(n, dtype=bool), 1.0, md.expand_dims(s, -2)), axis=-1)
     sign = md.linalg.det(u) * md.linalg.det(vh)
-    return _expand_matrix(sign) * ((u * md.expand_dims(others, -2)) @ vh)
+    body = (u * md.expand_dims(others, -2)) @ vh
+    # A complex A has A⁻ᵀ = conj(U) S⁻¹ conj(Vh): the cofactors are the conjugate of that body.
+    return _expand_matrix(sign) * (md.conj(body) if _is_complex(body) else body)
 
 
 def _det_vjp(g: Tensor, ans: Tensor, a: Tensor) -> Tensor:
@@ -237,13 +271,18 @@ def _det_vjp(g: Tensor, ans: Tensor, a: Tensor) -> Tensor:
 
 
 def _slogdet_vjp(gs: tuple, ans: tuple, a: Tensor) -> Tensor:
-    # Giles 2008, sec. 2.2.4: d log|det A| = tr(A⁻¹ dA); the sign is piecewise constant.
+    # Giles 2008, sec. 2.2.4: d log det A = tr(A⁻¹ dA), whose real part moves logabsdet and
+    # whose imaginary part turns a complex sign: d sign = i sign Im tr(A⁻¹ dA). So a real
+    # loss has gradient (ḡ_logabsdet - i Im(conj(ḡ_sign) sign)) A⁻ᴴ; a real sign is
+    # piecewise constant. (The same result as PyTorch's slogdet_backward, by another route.)
     sign, g = ans[0], gs[1]
     if bool(sign.backend.xp.any((sign.data == 0) & (g.data != 0))):
         raise LinAlgError(
             "slogdet: the gradient of logabsdet at a singular matrix (logabsdet = -inf) is infinite"
         )
-    return _expand_matrix(g) * _mT(md.linalg.inv(a))
+    if _is_complex(sign):
+        g = g - 1j * md.imag(md.conj(gs[0]) * sign)
+    return _expand_matrix(g) * _mH(md.linalg.inv(a))
 
 
 # ---------------------------------------------------------------------------- cholesky
@@ -261,14 +300,16 @@ def _cholesky(xp: Any, a: Any, upper: bool) -> Any:
 
 
 def _cholesky_vjp(g: Tensor, ans: Tensor, a: Tensor, upper: bool) -> Tensor:
-    # Murray 2016, "Differentiation of the Cholesky decomposition", eq. 10: for A = L Lᵀ,
-    # the gradient for symmetric perturbations is L⁻ᵀ Φ(Lᵀ L̄) L⁻¹; NumPy reads the lower
-    # triangle only. The upper factor is U = chol(Aᵀ)ᵀ read from the upper triangle.
-    lower, g = (_mT(ans), _mT(g)) if upper else (ans, g)
-    lt = _mT(lower)
-    inner = md.linalg.solve(lt, _phi(lt @ g))  # L⁻ᵀ Φ(Lᵀ L̄)
-    grad = _read_triangle(_mT(md.linalg.solve(lt, _mT(inner))), lower=True)  # ... L⁻¹
-    return _mT(grad) if upper else grad
+    # Murray 2016, "Differentiation of the Cholesky decomposition", eq. 10: for A = L Lᴴ,
+    # the gradient for Hermitian perturbations is L⁻ᴴ Φ(Lᴴ L̄) L⁻¹ (with conjugate
+    # transposes for complex A, whose L has a real diagonal; Φ is a real mask, so it is its
+    # own adjoint); NumPy reads the lower triangle only. The upper factor is U = chol(Aᴴ)ᴴ
+    # read from the upper triangle.
+    lower, g = (_mH(ans), _mH(g)) if upper else (ans, g)
+    lh = _mH(lower)
+    inner = md.linalg.solve(lh, _phi(lh @ g))  # L⁻ᴴ Φ(Lᴴ L̄)
+    grad = _read_triangle(_mH(md.linalg.solve(lh, _mH(inner))), lower=True)  # ... L⁻¹
+    return _mH(grad) if upper else grad
 
 
 # ---------------------------------------------------------------------------- eigh
@@ -286,13 +327,19 @@ def _eigh(xp: Any, a: Any, UPLO: str) -> tuple:
 
 
 def _eigh_vjp(gs: tuple, ans: tuple, a: Tensor, UPLO: str) -> Tensor:
-    # Giles 2008, sec. 3.1: for A = V diag(w) Vᵀ, Ā = V (diag(w̄) + F ∘ VᵀV̄) Vᵀ with
-    # F_ij = 1 / (w_j - w_i), for symmetric perturbations; NumPy reads one triangle.
+    # Giles 2008, sec. 3.1: for A = V diag(w) Vᴴ, Ā = V (diag(w̄) + F ∘ VᴴV̄) Vᴴ with
+    # F_ij = 1 / (w_j - w_i), for Hermitian perturbations; NumPy reads one triangle. For a
+    # complex A the eigenvalues stay real and the formula holds with conjugate transposes,
+    # for losses that do not depend on the eigenvectors' phases (checked, as in PyTorch's
+    # linalg_eig_backward).
     gw, gv = gs
     w, v = ans
-    coupling = _mT(v) @ gv
-    f = _reciprocal_gaps(w, coupling - _mT(coupling), "eigh", "eigenvalues")
-    grad = v @ (f * coupling + _diag_embed(gw)) @ _mT(v)
+    vh = _mH(v)
+    coupling = vh @ gv
+    if _is_complex(coupling):
+        _refuse_phase_dependent(coupling, "eigh", "eigenvectors")
+    f = _reciprocal_gaps(w, coupling - _mH(coupling), "eigh", "eigenvalues")
+    grad = v @ (f * coupling + _diag_embed(gw)) @ vh
     return _read_triangle(grad, lower=_uplo(UPLO) == "L")
 
 
@@ -308,10 +355,14 @@ def _svd_factors(xp: Any, a: Any, full_matrices: bool, hermitian: bool) -> tuple
 
 
 def _svd_vjp(gs: tuple, ans: tuple, a: Tensor, full_matrices: bool, hermitian: bool) -> Tensor:
-    """Townsend 2016, "Differentiating the singular value decomposition", for A = U S Vᵀ
-    (m x n, k = min(m, n)), with J = UᵀŪ - ŪᵀU, K = VᵀV̄ - V̄ᵀV and F_ij = 1/(s_j² - s_i²):
+    """Townsend 2016, "Differentiating the singular value decomposition", for A = U S Vᴴ
+    (m x n, k = min(m, n)), with J = UᴴŪ - ŪᴴU, K = VᴴV̄ - V̄ᴴV and F_ij = 1/(s_j² - s_i²):
 
-        Ā = U [(F∘J) S + diag(S̄) + S (F∘K)] Vᵀ + (I - UUᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I - VVᵀ)
+        Ā = U [(F∘J) S + diag(S̄) + S (F∘K) + D] Vᴴ + (I - UUᴴ) Ū S⁻¹ Vᴴ + U S⁻¹ V̄ᴴ (I - VVᴴ)
+
+    For a complex A (conjugate transposes), D = diag(J - K) / (4 S) is the imaginary part
+    that the phases of U's and V's columns pass on to each other, as in PyTorch's
+    svd_backward; the loss must not depend on those phases (checked). D is 0 for a real A.
     """
     gu, gs_, gvh = gs
     u, s, vh = ans
@@ -323,12 +374,18 @@ def _svd_vjp(gs: tuple, ans: tuple, a: Tensor, full_matrices: bool, hermitian: b
     if vh.shape[-2] > k:
         _refuse_nonzero(gvh[..., k:, :], "svd", "rows of Vh beyond min(M, N), which full_matrices=True leaves arbitrary")
         vh, gvh = vh[..., :k, :], gvh[..., :k, :]
-    v = _mT(vh)
-    j, kk = _mT(u) @ gu, vh @ _mT(gvh)
-    j, kk = j - _mT(j), kk - _mT(kk)
+    v = _mH(vh)
+    j, kk = _mH(u) @ gu, vh @ _mH(gvh)
+    if _is_complex(j):
+        _refuse_phase_dependent(j + kk, "svd", "singular vectors")
+    j, kk = j - _mH(j), kk - _mH(kk)
     # At tied singular values, the entry (i, j) of the bracket is F_ij s (J_ij + K_ij).
     f = _reciprocal_gaps(s * s, j + kk, "svd", "singular values")
     inner = (f * j) * md.expand_dims(s, -2) + md.expand_dims(s, -1) * (f * kk) + _diag_embed(gs_)
+    if _is_complex(j):
+        nonzero = s != 0  # where s is 0 the phases are free, and the loss may not move them
+        phases = md.diagonal(j - kk, axis1=-2, axis2=-1) / (4 * md.where(nonzero, s, 1.0))
+        inner = inner + _diag_embed(md.where(nonzero, phases, 0.0))
     grad = u @ inner @ vh
     if m != n:
         # The terms with S⁻¹ are there only for a non-square A; a zero singular value
@@ -336,7 +393,7 @@ def _svd_vjp(gs: tuple, ans: tuple, a: Tensor, full_matrices: bool, hermitian: b
         if bool(s.backend.xp.any(s.data == 0)):
             _refuse_nonzero(gu if m > n else gvh, "svd", "singular vectors of a zero singular value of a non-square matrix")
         if m > n:
-            grad = grad + ((gu - u @ (_mT(u) @ gu)) / md.expand_dims(s, -2)) @ vh
+            grad = grad + ((gu - u @ (_mH(u) @ gu)) / md.expand_dims(s, -2)) @ vh
         else:
             grad = grad + u @ ((gvh - (gvh @ v) @ vh) / md.expand_dims(s, -1))
     return _read_triangle(grad, lower=True) if hermitian else grad
@@ -377,6 +434,43 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Tensor:
     return md.linalg.eigh(a, UPLO=UPLO)[0]
 
 
+# ---------------------------------------------------------------------------- fixed phases
+# eigh's and svd's vectors have an arbitrary phase each (a sign, for real matrices), so only
+# losses blind to it have a gradient. These internal ops fix the phase (the first entry of
+# each vector of U or V becomes real and positive): functions with no arbitrary choice
+# left, which the conformance kit checks with random cotangents, real and complex.
+
+
+def _unit_phases(first_row: Any) -> Any:
+    """e^{-iφ} for each entry re^{iφ} of `first_row` (Tensors or NumPy arrays alike)."""
+    return (md.conj(first_row) if isinstance(first_row, Tensor) else np.conj(first_row)) / abs(first_row)
+
+
+def _eigh_phase_fixed(a: Any, UPLO: str = "L") -> tuple[Tensor, Tensor]:
+    """`eigh(a, UPLO)` with each eigenvector's first entry made real and positive."""
+    w, v = md.linalg.eigh(a, UPLO=UPLO)
+    return w, v * _unit_phases(v[..., :1, :])
+
+
+def _eigh_phase_fixed_reference(a: np.ndarray, UPLO: str = "L") -> tuple[np.ndarray, np.ndarray]:
+    w, v = np.linalg.eigh(a, UPLO=UPLO)
+    return w, v * _unit_phases(v[..., :1, :])
+
+
+def _svd_phase_fixed(a: Any, hermitian: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+    """The reduced `svd(a)` with the first entry of each column of U made real and
+    positive, and Vh's rows turned by the same phases, so that U S Vh is still `a`."""
+    u, s, vh = _internal("_svd")(a, full_matrices=False, hermitian=hermitian)
+    turn = _unit_phases(u[..., :1, :])
+    return u * turn, s, vh * md.conj(_mT(turn))
+
+
+def _svd_phase_fixed_reference(a: np.ndarray, hermitian: bool = False) -> tuple:
+    u, s, vh = np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
+    turn = _unit_phases(u[..., :1, :])
+    return u * turn, s, vh * np.conj(np.swapaxes(turn, -1, -2))
+
+
 # ---------------------------------------------------------------------------- qr
 
 _QR_MODES = ("reduced", "complete")
@@ -402,13 +496,17 @@ def _refuse_rank_deficient(r: Tensor, rows: int) -> None:
 
 def _qr_tall_vjp(gq: Tensor, gr: Tensor, q: Tensor, r: Tensor) -> Tensor:
     # Walter & Lehmann 2018, sec. 3.3, and Seeger et al. 2017, "Auto-differentiating linear
-    # algebra": for A = QR with m >= n, Ā = (Q̄ + Q copyutl(R̄Rᵀ - QᵀQ̄)) R⁻ᵀ, where copyutl
-    # mirrors the upper triangle onto the lower one. A singular R raises in the solve.
+    # algebra": for A = QR with m >= n, Ā = (Q̄ + Q copyutl(R̄Rᴴ - QᴴQ̄)) R⁻ᴴ, where copyutl
+    # mirrors the upper triangle onto the lower one (conjugated). For a complex A, LAPACK's
+    # R has a real diagonal, which leaves Q̄'s phase part nowhere to go: copyutl keeps the
+    # real part of the diagonal (as PyTorch's linalg_qr_backward). A singular R raises in
+    # the solve.
     n = r.shape[-1]
     _refuse_rank_deficient(r, q.shape[-2])
-    m = gr @ _mT(r) - _mT(q) @ gq
-    mirrored = md.where(m.backend.xp.tri(n, k=-1, dtype=bool), _mT(m), m)
-    return _mT(md.linalg.solve(r, _mT(gq + q @ mirrored)))
+    m = gr @ _mH(r) - _mH(q) @ gq
+    xp, mh = m.backend.xp, _mH(m)
+    mirrored = md.where(xp.tri(n, k=-1, dtype=bool), mh, md.where(xp.eye(n, dtype=bool), (m + mh) / 2, m))
+    return _mH(md.linalg.solve(r, _mH(gq + q @ mirrored)))
 
 
 def _qr_vjp(gs: tuple, ans: tuple, a: Tensor, mode: str) -> Tensor:
@@ -423,7 +521,7 @@ def _qr_vjp(gs: tuple, ans: tuple, a: Tensor, mode: str) -> Tensor:
     # Wide A = [X | Y]: X = Q R₁ is a square QR and R₂ = QᵀY (Liao et al. 2019,
     # "Differentiable programming tensor networks", sec. III).
     x_rest, r1, gr1, gr2 = a[..., :, m:], r[..., :, :m], gr[..., :, :m], gr[..., :, m:]
-    gx = _qr_tall_vjp(gq + x_rest @ _mT(gr2), gr1, q, r1)
+    gx = _qr_tall_vjp(gq + x_rest @ _mH(gr2), gr1, q, r1)
     return md.concatenate([gx, q @ gr2], axis=-1)
 
 
@@ -462,11 +560,12 @@ def _pinv(xp: Any, a: Any, rcond: Any, hermitian: bool, rtol: Any = None) -> Any
 
 def _pinv_vjp(g: Tensor, ans: Tensor, a: Tensor, rcond: Any, hermitian: bool, rtol: Any = None) -> Tensor:
     # Golub & Pereyra 1973, Theorem 4.3: where the rank is locally constant,
-    # dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I - AA⁺) + (I - A⁺A) dAᵀ A⁺ᵀA⁺, so
-    # Ā = -A⁺ᵀ Ḡ A⁺ᵀ + (I - AA⁺) Ḡᵀ A⁺A⁺ᵀ + A⁺ᵀA⁺ Ḡᵀ (I - A⁺A).
-    if hermitian:  # the matrix NumPy inverted: a's lower triangle, mirrored
-        a = md.where(a.backend.xp.tri(a.shape[-1], dtype=bool), a, _mT(a))
-    p, pt, gt = ans, _mT(ans), _mT(g)
+    # dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᴴ dAᴴ (I - AA⁺) + (I - A⁺A) dAᴴ A⁺ᴴA⁺, so
+    # Ā = -A⁺ᴴ Ḡ A⁺ᴴ + (I - AA⁺) Ḡᴴ A⁺A⁺ᴴ + A⁺ᴴA⁺ Ḡᴴ (I - A⁺A) (transposes for a real A).
+    if hermitian:  # the matrix NumPy inverted: a's lower triangle, mirrored (real diagonal)
+        xp, n, ah = a.backend.xp, a.shape[-1], _mH(a)
+        a = md.where(xp.tri(n, k=-1, dtype=bool), a, md.where(xp.eye(n, dtype=bool), (a + ah) / 2, ah))
+    p, pt, gt = ans, _mH(ans), _mH(g)
     left = gt @ (p @ pt)
     right = (pt @ p) @ gt
     grad = -(pt @ g @ pt) + (left - a @ (p @ left)) + (right - (right @ p) @ a)
@@ -505,7 +604,6 @@ def matrix_power(a: Any, n: int) -> Tensor:
 
 
 def _vector_norm(xp: Any, x: Any, axis: Any, keepdims: bool, ord: Any) -> Any:
-    _check_real(x)
     if isinstance(ord, str):
         raise ValueError(f"invalid norm order {ord!r} for vectors")
     return xp.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
@@ -517,11 +615,11 @@ def _vector_norm_vjp(g: Tensor, ans: Tensor, x: Tensor, axis: Any, keepdims: boo
     if p == 0:
         return md.zeros_like(x)  # a count of nonzeros: piecewise constant
     if p == 1:
-        return g * md.sign(x)  # 0 at a zero entry: the subgradient PyTorch returns
+        return g * _sgn(x)  # 0 at a zero entry: the subgradient PyTorch returns
     if math.isinf(p):
         # The entries of largest (smallest) magnitude share g evenly, as in PyTorch.
         hit = md.abs(x) == ans
-        return g * md.sign(x) * hit / md.sum(hit, axis=axis, keepdims=True)
+        return g * _sgn(x) * hit / md.sum(hit, axis=axis, keepdims=True)
     if p < 1 and bool(x.backend.xp.any(x.data == 0)):
         raise ValueError(f"vector_norm: the gradient of the ord={ord!r} norm at a zero entry is infinite")
     # ∂‖x‖_p/∂x = sign(x) |x|^(p-1) / ‖x‖^(p-1). At ‖x‖ = 0 (a kink) it is 0, the subgradient
@@ -533,7 +631,17 @@ def _vector_norm_vjp(g: Tensor, ans: Tensor, x: Tensor, axis: Any, keepdims: boo
     nan_at_zero = md.where(zero, math.nan, ans)
     if p == 2:
         return g * md.where(zero, 0.0, x / nan_at_zero)
-    return g * md.where(zero, 0.0, md.sign(x) * md.abs(x) ** (p - 1) / nan_at_zero ** (p - 1))
+    return g * md.where(zero, 0.0, _sgn(x) * md.abs(x) ** (p - 1) / nan_at_zero ** (p - 1))
+
+
+def _sgn(x: Tensor) -> Tensor:
+    """x / |x| (0 at 0): the direction in which |x| grows. It is sign(x) for a real x,
+    piecewise constant; for a complex x it varies with x's phase, so it is built from
+    differentiable ops."""
+    if not _is_complex(x):
+        return md.sign(x)
+    zero = x == 0
+    return md.where(zero, 0.0, x / md.where(zero, 1.0, md.abs(x)))
 
 
 def matrix_norm(x: Any, keepdims: bool = False, ord: Any = "fro") -> Tensor:
@@ -631,12 +739,16 @@ OPS = [
         doc="solve(a, b): x with a @ x = b. A 1-D b is one vector; any other b is a stack of matrices "
         "(..., M, K), as in NumPy 2. A singular a raises LinAlgError; so does its gradient (Giles 2008).",
         batch=_solve_batch,
+        complex=HOLOMORPHIC,
         samples=(
             sample(S.SQUARE, (3,)),
             sample(S.SQUARE, (3, 2)),
             sample(S.SQUARE_BATCH, (2, 3, 2)),
             sample(S.SQUARE_BATCH, (3,)),  # one vector, solved against every matrix
             sample(S.SQUARE, (2, 3, 4)),  # one matrix, many right-hand sides
+            sample(S.SQUARE_C, (3, 2)),  # the kit makes b complex; a is complex already
+            sample((3, 3), (3,)),  # random: the kit also runs it with complex a and b
+            sample((3, 3), (3, 2)),
         ),
     ),
     Op(
@@ -646,7 +758,8 @@ OPS = [
         namespace="linalg",
         doc="inv(a): the inverse of each matrix. A singular matrix raises LinAlgError.",
         batch=rules.leading(2),
-        samples=(sample(S.SQUARE), sample(S.SQUARE_BATCH), sample(S.SQUARE_4)),
+        complex=HOLOMORPHIC,
+        samples=(sample(S.SQUARE), sample(S.SQUARE_BATCH), sample(S.SQUARE_4), sample(S.SQUARE_BATCH_C), sample((3, 3))),
     ),
     Op(
         "det",
@@ -664,7 +777,11 @@ OPS = [
             # At a singular matrix: first order only, since finite differences of the gradient
             # cross between the SVD and the inverse formulas, which differ by rounding.
             sample(S.SINGULAR, order=1),
+            sample(S.SQUARE_C),
+            sample(S.SINGULAR * (0.6 + 0.8j), order=1),
+            sample((3, 3)),
         ),
+        complex=HOLOMORPHIC,
     ),
     Op(
         "slogdet",
@@ -676,7 +793,14 @@ OPS = [
         doc="slogdet(a) -> (sign, logabsdet). The gradient of logabsdet is A⁻ᵀ (Giles 2008); at a singular "
         "matrix (logabsdet = -inf) it is infinite and the backward raises LinAlgError. sign has gradient 0.",
         batch=rules.leading(2),
-        samples=(sample(S.SQUARE), sample(S.SQUARE_NEGATIVE), sample(S.SQUARE_BATCH)),
+        complex=True,
+        samples=(
+            sample(S.SQUARE),
+            sample(S.SQUARE_NEGATIVE),
+            sample(S.SQUARE_BATCH),
+            sample(S.SQUARE_BATCH_C),
+            sample((3, 3)),  # complex: sign is a complex phase, with a gradient of its own
+        ),
     ),
     Op(
         "cholesky",
@@ -688,11 +812,15 @@ OPS = [
         "triangle as NumPy does; the gradient (Murray 2016) is zero on the triangle not read. A matrix that is "
         "not positive definite raises LinAlgError.",
         batch=rules.leading(2),
+        complex=True,
         samples=(
             sample(S.SPD),
             sample(S.SPD_BATCH),
             sample(S.junk_above(S.SPD)),  # the upper triangle is never read
             sample(np.swapaxes(S.junk_above(S.SPD), -1, -2), upper=True),
+            sample(S.HPD_BATCH),
+            sample(S.complex_junk_above(S.HPD)),  # nor the diagonal's imaginary part
+            sample(np.swapaxes(S.complex_junk_above(S.HPD), -1, -2), upper=True),
         ),
     ),
     Op(
@@ -707,11 +835,33 @@ OPS = [
         "The gradient (Giles 2008) is zero on the other triangle; where two eigenvalues are equal and the "
         "result depends on their eigenvectors, the backward raises ValueError.",
         batch=rules.leading(2),
+        complex=True,
         samples=(
             sample(S.SYMMETRIC),
             sample(S.SYMMETRIC_BATCH),
             sample(S.junk_above(S.SYMMETRIC)),
             sample(np.swapaxes(S.junk_above(S.SYMMETRIC), -1, -2), UPLO="U"),
+            # Complex eigenvectors have free phases: a random cotangent depends on them, and
+            # the backward refuses it, so these check the forward; `_eigh_phase_fixed` and
+            # `eigvalsh` check the gradients.
+            sample(S.HERMITIAN_BATCH, order=0),
+            sample(S.complex_junk_above(S.HERMITIAN), UPLO="L", order=0),
+        ),
+    ),
+    Op(
+        "_eigh_phase_fixed",
+        composite=_eigh_phase_fixed,
+        namespace="linalg",
+        params={"UPLO": "L"},
+        public=False,
+        reference=_eigh_phase_fixed_reference,
+        complex=True,
+        doc=_eigh_phase_fixed.__doc__,
+        samples=(
+            sample(S.HERMITIAN),
+            sample(S.complex_junk_above(S.HERMITIAN_BATCH)),
+            sample(np.swapaxes(S.complex_junk_above(S.HERMITIAN), -1, -2), UPLO="U"),
+            sample((3, 3)),  # one triangle of a random matrix: symmetric, and Hermitian when complex
         ),
     ),
     Op(
@@ -719,7 +869,14 @@ OPS = [
         composite=eigvalsh,
         namespace="linalg",
         doc=eigvalsh.__doc__,
-        samples=(sample(S.SYMMETRIC), sample(S.junk_above(S.SYMMETRIC_BATCH[0])), sample(S.SPD, UPLO="U")),
+        complex=True,
+        samples=(
+            sample(S.SYMMETRIC),
+            sample(S.junk_above(S.SYMMETRIC_BATCH[0])),
+            sample(S.SPD, UPLO="U"),
+            sample(S.complex_junk_above(S.HERMITIAN)),
+            sample((2, 3, 3), UPLO="U"),
+        ),
     ),
     Op(
         "_svd",
@@ -744,6 +901,31 @@ OPS = [
             # The extra columns are arbitrary, so no gradient flows through them.
             sample(S.TALL, order=0),
             sample(S.WIDE, order=0),
+            # Complex singular vectors have free phases (see eigh): `_svd_phase_fixed` checks
+            # the gradients.
+            sample(S.TALL_C, order=0),
+            sample(S.WIDE_C, full_matrices=False, order=0),
+        ),
+        complex=True,
+    ),
+    Op(
+        "_svd_phase_fixed",
+        composite=_svd_phase_fixed,
+        namespace="linalg",
+        params={"hermitian": False},
+        public=False,
+        reference=_svd_phase_fixed_reference,
+        complex=True,
+        doc=_svd_phase_fixed.__doc__,
+        samples=(
+            sample(S.SQUARE_C),
+            sample(S.TALL_C),
+            sample(S.WIDE_C),
+            sample(S.SQUARE_BATCH_C),
+            sample(S.complex_junk_above(S.HERMITIAN), hermitian=True),
+            sample((3, 3)),
+            sample((4, 3)),
+            sample((2, 3)),
         ),
     ),
     Op(
@@ -751,11 +933,14 @@ OPS = [
         composite=svd,
         namespace="linalg",
         doc=svd.__doc__,
+        complex=True,
         samples=(
             sample(S.SQUARE),
             sample(S.TALL, full_matrices=False),
             sample(S.WIDE, compute_uv=False),
             sample(S.TALL, order=0),
+            sample(S.WIDE_C, compute_uv=False),
+            sample((3, 4), compute_uv=False),
         ),
     ),
     Op(
@@ -763,7 +948,8 @@ OPS = [
         composite=svdvals,
         namespace="linalg",
         doc=svdvals.__doc__,
-        samples=(sample(S.TALL), sample(S.WIDE_BATCH)),
+        complex=True,
+        samples=(sample(S.TALL), sample(S.WIDE_BATCH), sample(S.TALL_C), sample((2, 3, 4))),
     ),
     Op(
         "_qr",
@@ -785,14 +971,28 @@ OPS = [
             sample(S.WIDE_BATCH),
             sample(S.WIDE, mode="complete"),  # the same factors as "reduced" for a wide matrix
             sample(S.TALL, mode="complete", order=0),  # Q's last column is arbitrary
+            # Complex: LAPACK's R has a real diagonal, which makes Q and R unique.
+            sample(S.TALL_C),
+            sample(S.WIDE_C),
+            sample(S.SQUARE_BATCH_C),
+            sample((4, 3)),
+            sample((3, 4)),
         ),
+        complex=True,
     ),
     Op(
         "qr",
         composite=qr,
         namespace="linalg",
         doc=qr.__doc__,
-        samples=(sample(S.TALL), sample(S.WIDE, mode="r"), sample(S.TALL, mode="complete", order=0)),
+        complex=True,
+        samples=(
+            sample(S.TALL),
+            sample(S.WIDE, mode="r"),
+            sample(S.TALL, mode="complete", order=0),
+            sample(S.TALL_C, mode="r"),
+            sample((3, 3)),
+        ),
     ),
     Op(
         "pinv",
@@ -810,7 +1010,11 @@ OPS = [
             sample(S.TALL),
             sample(S.WIDE_BATCH),
             sample(S.junk_above(S.SYMMETRIC), hermitian=True),
+            sample(S.WIDE_C),
+            sample(S.complex_junk_above(S.HERMITIAN), hermitian=True),
+            sample((4, 3)),
         ),
+        complex=True,
     ),
     Op(
         "matrix_power",
@@ -823,7 +1027,10 @@ OPS = [
             sample(S.SQUARE, 3),
             sample(S.SQUARE_BATCH, 2),
             sample(S.SQUARE, -2),
+            sample((3, 3), 3),
+            sample((3, 3), -2),
         ),
+        complex=True,
     ),
     Op(
         "vector_norm",
@@ -851,7 +1058,9 @@ OPS = [
             # A zero vector: the 2-norm's subgradient 0 there (first order only: the
             # second derivative at zero is unbounded, and minidiff gives NaN).
             sample(np.array([[0.0, 0.0, 0.0], [0.5, -1.0, 2.0]]), axis=1, order=1),
+            sample(np.array([[0.0, 0.0, 0.0], [0.5 - 1j, -1.0, 2.0j]]), axis=1, order=1),
         ),
+        complex=True,
     ),
     Op(
         "matrix_norm",
@@ -868,7 +1077,9 @@ OPS = [
             sample((3, 4), ord=-1),
             sample((2, 3, 4), ord=math.inf),
             sample((3, 4), ord=-math.inf),
+            sample(S.WIDE_C, ord="nuc"),
         ),
+        complex=True,
     ),
     Op(
         "norm",
@@ -890,6 +1101,7 @@ OPS = [
             sample((2, 3, 4), ord=-1, axis=(0, 1), keepdims=True),
             sample(np.zeros(3), order=1),  # at zero: the subgradient 0
         ),
+        complex=True,
     ),
 ]
 

@@ -65,8 +65,8 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Tensor, Tensor, Tensor, Te
     minidiff.Tensor([1.16666667, 0.5       ], allow_grad=True)
     """
     a, b = _tensor(a), _tensor(b)
-    _check_real(a)
-    _check_real(b)
+    _check_real(a, "lstsq")
+    _check_real(b, "lstsq")
     if a.ndim != 2:
         raise LinAlgError(f"lstsq: a must be one matrix (M, N), got an array of shape {a.shape}")
     m, n = a.shape
@@ -253,7 +253,7 @@ def _singular(x: Tensor, p: Any) -> Tensor:
 
 
 def _matrix_rank(xp: Any, A: Any, tol: Any, hermitian: bool, rtol: Any) -> Any:
-    _check_real(A)
+    _check_real(A, "matrix_rank")
     return xp.linalg.matrix_rank(A, tol=tol, hermitian=hermitian, rtol=rtol)
 
 
@@ -262,6 +262,7 @@ def _matrix_rank(xp: Any, A: Any, tol: Any, hermitian: bool, rtol: Any) -> Any:
 
 def _eig(xp: Any, a: Any) -> tuple:
     shape = _check_matrices(a)
+    _check_real(a, "eig")
     w, v = xp.linalg.eig(a)
     if "complex" in str(w.dtype):
         raise LinAlgError(
