@@ -1,6 +1,7 @@
 """The examples run, quickly, and print what they promise: the MLP's loss falls, Newton's
-method reaches the Rosenbrock minimum, and the graph example writes its DOT file (and an
-SVG where Graphviz's `dot` program is installed)."""
+method reaches the Rosenbrock minimum, the complex filter fit reaches the least-squares
+taps, and the graph example writes its DOT file (and an SVG where Graphviz's `dot` program
+is installed)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,11 @@ def test_graph_writes_its_files(tmp_path: Path):
     assert (tmp_path / "tour-graph.dot").read_text().startswith("digraph minidiff {")
     if shutil.which("dot") is not None:
         assert "<svg" in (tmp_path / "tour-graph.svg").read_text()
+
+
+def test_complex_fit_reaches_the_least_squares_taps():
+    out = run("complex_fit.py").stdout
+    losses = [float(v) for v in re.findall(r"loss (\d+\.\d+)", out)]
+    assert len(losses) >= 5 and losses[-1] < 0.01 * losses[0], out
+    match = re.search(r"max \|fitted - least squares\| = ([\d.e+-]+)", out)
+    assert match and float(match.group(1)) < 1e-6, out
