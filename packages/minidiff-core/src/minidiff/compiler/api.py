@@ -77,15 +77,16 @@ def compile(  # noqa: A001 - the public name is md.compile, as jax.jit / torch.c
 class _Entry:
     """One signature's program, and how to turn its results back into what `fn` returned."""
 
-    __slots__ = ("program", "run", "template", "writes", "grad_inputs", "grad_specs", "keep")
+    __slots__ = ("program", "run", "template", "writes", "grad_inputs", "grad_specs", "grad_none", "keep")
 
-    def __init__(self, program: Program, template: Any, writes: list, grad_inputs: list, keep: list) -> None:
+    def __init__(self, program: Program, template: Any, writes: list, grad_inputs: list, keep: list[Any]) -> None:
         self.program = program
         self.run = program.function
         self.template = template
         self.writes = writes
         self.grad_inputs = grad_inputs
         self.grad_specs = [(g.grad.data.shape, g.grad.data.dtype) for g in grad_inputs]
+        self.grad_none: list[tuple] = []  # tensors whose .grad the trace found None (and branched on)
         self.keep = keep  # the argument objects the signature holds by identity
 
 
@@ -121,21 +122,26 @@ class Compiled:
         if active is not None:  # inside another trace: this call is part of that one
             return self.fn(*args, **kwargs)
         tensors: list[Tensor] = []
-        key = _signature(args, kwargs, tensors)
+        held: list[Any] = []
+        key = _signature(args, kwargs, tensors, held)
         entry = self.cache.get(key)
         if entry is None:
-            return self._trace(key, tensors, args, kwargs)
+            return self._trace(key, tensors, held, args, kwargs)
         if entry is _EAGER:
             self.cache.move_to_end(key)
             return self.fn(*args, **kwargs)
+        # the `.grad`s the program reads, or found None, must still be so: else trace again
         for owner, (shape, dtype) in zip(entry.grad_inputs, entry.grad_specs):
             g = owner.grad
             if g is None or g.data.shape != shape or g.data.dtype != dtype:
-                return self._trace(key, tensors, args, kwargs)  # what the program reads has changed
+                return self._trace(key, tensors, held, args, kwargs)
+        for kind, owner in entry.grad_none:
+            if (tensors[owner] if kind == "arg" else owner).grad is not None:
+                return self._trace(key, tensors, held, args, kwargs)
         self.cache.move_to_end(key)
         return _replay(entry, tensors)
 
-    def _trace(self, key: Any, tensors: list[Tensor], args: tuple, kwargs: dict) -> Any:
+    def _trace(self, key: Any, tensors: list[Tensor], held: list[Any], args: tuple, kwargs: dict) -> Any:
         self.traces += 1
         name = getattr(self.fn, "__qualname__", repr(self.fn))
         trace = Trace(tensors, self.strict, name)
@@ -146,7 +152,7 @@ class Compiled:
         finally:
             tracing.reset(token)
             tracer.uninstall()
-        self.cache[key] = _EAGER if trace.stopped is not None else self._build(trace, result, tensors, args, kwargs)
+        self.cache[key] = _EAGER if trace.stopped is not None else self._build(trace, result, tensors, held)
         if len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
         if trace.stopped is not None:
@@ -161,7 +167,7 @@ class Compiled:
             return result
         return _detached(result, trace)
 
-    def _build(self, trace: Trace, result: Any, tensors: list[Tensor], args: tuple, kwargs: dict) -> _Entry:
+    def _build(self, trace: Trace, result: Any, tensors: list[Tensor], held: list[Any]) -> _Entry:
         results: list[Any] = []
         template = _template(result, trace, results)
         writes = []
@@ -176,7 +182,14 @@ class Compiled:
         inputs = {f"a{i}": _meta(t.data) for i, t in enumerate(tensors)}
         inputs.update((f"g{i}", _meta(owner.grad.data)) for i, owner in enumerate(trace.grad_inputs))
         program = optimize(steps, len(tensors), len(trace.grad_inputs), results, self.fuse, _one_backend(trace, tensors), inputs)
-        return _Entry(program, template, writes, trace.grad_inputs, [args, kwargs])
+        entry = _Entry(program, template, writes, trace.grad_inputs, held)
+        # the first read of each tensor's .grad decides; later reads see what the call wrote
+        seen: set[Any] = set()
+        for kind, owner in trace.grad_none:
+            if (kind, id(owner)) not in seen:
+                seen.add((kind, id(owner)))
+                entry.grad_none.append((kind, owner))
+        return entry
 
 
 def _meta(array: Any) -> tuple:
@@ -194,19 +207,21 @@ def _file_and_line(where: str) -> tuple[str, int]:
     return (filename, int(line)) if line.isdigit() else (where, 0)
 
 
-def _signature(args: tuple, kwargs: dict, tensors: list[Tensor]) -> Any:
-    """The cache key of a call; fills `tensors` with its tensor arguments, in order."""
+def _signature(args: tuple, kwargs: dict, tensors: list[Tensor], held: list[Any]) -> Any:
+    """The cache key of a call; fills `tensors` with its tensor arguments, in order, and
+    `held` with the arguments the key names by identity (kept alive with the program, so
+    their ids are not reused)."""
     key: list[Any] = [grad_enabled.get()]
-    _flatten(args, key, tensors)
+    _flatten(args, key, tensors, held)
     if kwargs:
-        _flatten(kwargs, key, tensors)
+        _flatten(kwargs, key, tensors, held)
     ids = [id(t.data) for t in tensors]
     if len(set(ids)) != len(ids):  # the same array twice: the program must read it twice too
         key.append(tuple(ids.index(i) for i in ids))
     return tuple(key)
 
 
-def _flatten(value: Any, key: list[Any], tensors: list[Tensor]) -> None:
+def _flatten(value: Any, key: list[Any], tensors: list[Tensor], held: list[Any]) -> None:
     kind = type(value)
     if kind is Tensor:
         data = value.data
@@ -215,15 +230,16 @@ def _flatten(value: Any, key: list[Any], tensors: list[Tensor]) -> None:
     elif kind is tuple or kind is list:
         key.append((kind, len(value)))
         for item in value:
-            _flatten(item, key, tensors)
+            _flatten(item, key, tensors, held)
     elif kind is dict:
         key.append((dict, tuple(value)))
         for item in value.values():
-            _flatten(item, key, tensors)
+            _flatten(item, key, tensors, held)
     elif kind in _SCALARS:
         key.append((kind, value))
     else:  # anything else is part of the step as it is: by identity
         key.append((kind, id(value)))
+        held.append(value)
 
 
 def _template(value: Any, trace: Trace, results: list[Any]) -> Any:

@@ -219,7 +219,7 @@ def _through_compiler(program: Program, backend: Any) -> Any:
 
     for step in program.steps:
         lifted_step = Step(step.fn, step.op, tuple(lift(a) for a in step.args), {k: lift(v) for k, v in step.kwargs.items()}, step.out)
-        lines.append("    " + call_source(lifted_step, names))
+        lines.append("    " + call_source(lifted_step, names))  # no `del`: the compiler sees the whole function
     returned = ", ".join(expression(lift(r), names) for r in program.results)
     all_params = params + [f"k{i}" for i in range(len(lifted))]
     source = "\n".join([f"def replay({', '.join(all_params)}):", *lines, f"    return ({returned},)" if program.results else "    return ()"])

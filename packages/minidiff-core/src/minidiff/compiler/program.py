@@ -84,15 +84,53 @@ def call_source(step: Step, names: _Namespace) -> str:
     return call if step.out is None else f"{step.out} = {call}"
 
 
+def _names_in(value: Any, found: set[str]) -> None:
+    kind = type(value)
+    if kind is Ref:
+        found.add(value.expr.partition("[")[0])  # `v5[0]` keeps `v5`
+    elif kind is Build:
+        for item in value.items:
+            _names_in(item[1] if value.kind is dict else item, found)
+    elif kind is tuple or kind is list:
+        for item in value:
+            _names_in(item, found)
+
+
+def _last_uses(steps: Sequence[Any], results: Sequence[Any]) -> dict[int, list[str]]:
+    """For each step's index, the variables no later step or result reads."""
+    kept: set[str] = set()
+    _names_in(tuple(results), kept)
+    last: dict[str, int] = {}
+    for index, step in enumerate(steps):
+        if type(step) is not Step:
+            continue
+        used: set[str] = set()
+        _names_in(step.args, used)
+        _names_in(tuple(step.kwargs.values()), used)
+        if step.out is not None:
+            used.add(step.out)  # a result nothing reads dies where it is made
+        for name in used:
+            last[name] = index
+    by_step: dict[int, list[str]] = {}
+    for name, index in last.items():
+        if name not in kept:
+            by_step.setdefault(index, []).append(name)
+    return by_step
+
+
 def _generate(
     steps: Sequence[Step | GradWrite], n_args: int, n_grads: int, results: Sequence[Any]
 ) -> tuple[str, Callable[..., tuple]]:
     names = _Namespace()
     params = [f"a{i}" for i in range(n_args)] + [f"g{i}" for i in range(n_grads)]
     lines = [f"def replay({', '.join(params)}):"]
-    for step in steps:
+    last_use = _last_uses(steps, results)
+    for index, step in enumerate(steps):
         if type(step) is Step:
             lines.append("    " + call_source(step, names))
+            dead = [name for name in last_use.get(index, ()) if name not in params]
+            if dead:  # free each value after its last use, as eager code lets it go
+                lines.append(f"    del {', '.join(dead)}")
     returned = ", ".join(expression(r, names) for r in results)
     lines.append(f"    return ({returned},)" if results else "    return ()")
     source = "\n".join(lines)

@@ -119,6 +119,8 @@ class Trace:
         self.made: set[int] = set()  # ids of the tensors made during the call
         self.grad_owners: dict[int, Tensor] = {}  # id(gradient array from before) -> its tensor
         self.grad_inputs: list[Tensor] = []  # tensors whose current .grad is an input at replay
+        self.grad_none: list[tuple] = []  # tensors from before the call whose .grad was read as None
+        self.grad_written: set[int] = set()  # ids of the tensors whose .grad the call wrote
         self.stopped: tuple[str, str] | None = None  # (what read a value, where)
         self.arg_ids = {id(t): i for i, t in enumerate(arg_tensors)}
         self.count = 0
@@ -177,13 +179,14 @@ class Trace:
         return ("arg", position) if position is not None else ("obj", tensor)
 
     def note_grad_read(self, owner: Tensor, g: Tensor) -> None:
-        if id(g.data) not in self.names:
+        if id(g.data) not in self.names and id(owner) not in self.grad_written:
             self.grad_owners[id(g.data)] = owner
             self.keep.append(g)
 
     def note_grad_write(self, owner: Tensor, value: Any) -> None:
         if id(owner) in self.made:
             return  # a tensor made inside the step: rebuilt, not written to
+        self.grad_written.add(id(owner))
         resolved = None if value is None else self.resolve(value.data)
         self.steps.append(GradWrite(self.owner_ref(owner), resolved, owner.backend))
         self.keep.append(owner)
@@ -251,10 +254,12 @@ _GRAD_SLOT = Tensor.__dict__["grad"]
 
 def _get_grad(tensor: Tensor) -> Any:
     g = _GRAD_SLOT.__get__(tensor, Tensor)
-    if g is not None:
-        trace = tracing.get()
-        if trace is not None and trace.active:
+    trace = tracing.get()
+    if trace is not None and trace.active:
+        if g is not None:
             trace.note_grad_read(tensor, g)
+        elif id(tensor) not in trace.made and id(tensor) not in trace.grad_written:
+            trace.grad_none.append(trace.owner_ref(tensor))  # `backward(reset_grads=False)` branches on it
     return g
 
 
@@ -271,12 +276,27 @@ def _set_grad(tensor: Tensor, value: Any) -> None:
     _GRAD_SLOT.__set__(tensor, value)
 
 
+class _Drawing:
+    """A backend's generator as `md.random._rng` hands it out while tracing: taking one of its
+    methods (a draw) stops the trace. Only asking for the generator (`md.checkpoint` does, to
+    save the random state) does not."""
+
+    def __init__(self, rng: Any) -> None:
+        self._rng = rng
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._rng, name)
+        trace = tracing.get()
+        if callable(attribute) and trace is not None and trace.active:
+            trace.value_read("an md.random draw (random numbers are not replayed)")
+        return attribute
+
+
 def _random_generator(original: Callable[..., Any]) -> Callable[..., Any]:
     def generator(*args: Any) -> Any:
+        rng = original(*args)
         trace = tracing.get()
-        if trace is not None and trace.active:
-            trace.value_read("an md.random draw (random numbers are not replayed)")
-        return original(*args)
+        return _Drawing(rng) if trace is not None and trace.active else rng
 
     generator.__wrapped__ = original  # type: ignore[attr-defined]
     return generator
