@@ -258,8 +258,8 @@ def test_singular_input_raises_instead_of_returning_nans():
 
 
 def test_complex_input_and_bad_parameters_are_refused():
-    with pytest.raises(TypeError, match="complex"):
-        md.linalg.inv(np.eye(2) * (1 + 1j))
+    with pytest.raises(TypeError, match="eig: complex matrices are not supported"):
+        md.linalg.eig(np.eye(2) * (1 + 1j))  # the one op of the family that is real-only
     with pytest.raises(TypeError, match="integer"):
         md.linalg.matrix_power(md.Tensor(A), 1.5)
     with pytest.raises(ValueError, match="UPLO"):

@@ -73,8 +73,6 @@ def test_lstsq_refuses_what_numpy_refuses():
         md.linalg.lstsq(md.Tensor(np.ones((2, 4, 3))), md.Tensor(np.ones(4)))
     with pytest.raises(LinAlgError, match=r"b must have shape \(4,\) or \(4, K\); got \(3,\)"):
         md.linalg.lstsq(md.Tensor(S.TALL), md.Tensor(np.ones(3)))
-    with pytest.raises(TypeError, match="complex"):
-        md.linalg.lstsq(md.Tensor(S.TALL.astype(complex)), md.Tensor(np.ones(4)))
 
 
 # ---------------------------------------------------------------------------- multi_dot
@@ -189,7 +187,7 @@ def test_eig_matches_numpy_and_its_eigenvalue_gradient_has_its_closed_form():
 
 def test_eig_refuses_complex_eigenvalues():
     rotation = np.array([[0.0, -1.0], [1.0, 0.0]])
-    with pytest.raises(LinAlgError, match="complex eigenvalues; minidiff.linalg is real-only"):
+    with pytest.raises(LinAlgError, match="complex eigenvalues; minidiff.linalg.eig is real-only"):
         md.linalg.eig(md.Tensor(rotation))
     with pytest.raises(LinAlgError, match="complex eigenvalues"):
         md.linalg.eigvals(md.Tensor(np.array([S.NONSYMMETRIC[:2, :2], rotation])))

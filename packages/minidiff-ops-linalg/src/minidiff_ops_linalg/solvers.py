@@ -18,7 +18,7 @@ so their gradients are those ops' gradients, to every order:
   minidiff ops: its gradient is the derivative of that approximant, as accurate as the
   forward (Al-Mohy & Higham 2009).
 - `eig` has its own rule (below): real, distinct eigenvalues only. A matrix with complex
-  eigenvalues raises LinAlgError (minidiff.linalg is real-only), and so does the backward
+  eigenvalues raises LinAlgError (eig is real-only; the other ops take complex matrices), and so does the backward
   where two eigenvalues tie and the result depends on their eigenvectors.
 """
 
@@ -65,8 +65,6 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Tensor, Tensor, Tensor, Te
     minidiff.Tensor([1.16666667, 0.5       ], allow_grad=True)
     """
     a, b = _tensor(a), _tensor(b)
-    _check_real(a, "lstsq")
-    _check_real(b, "lstsq")
     if a.ndim != 2:
         raise LinAlgError(f"lstsq: a must be one matrix (M, N), got an array of shape {a.shape}")
     m, n = a.shape
@@ -85,9 +83,10 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Tensor, Tensor, Tensor, Te
     x = md.linalg.pinv(a, rcond=rcond) @ b
     if rank == n and m > n:
         r = b - a @ x
-        residuals = md.reshape(md.sum(r * r, axis=0), (-1,))
+        squares = md.real(r * md.conj(r)) if "complex" in str(r.dtype) else r * r  # |r|², real
+        residuals = md.reshape(md.sum(squares, axis=0), (-1,))
     else:
-        residuals = md.zeros((0,), dtype=x.dtype, backend=x.backend.name)
+        residuals = md.zeros((0,), dtype=s.dtype, backend=x.backend.name)
     # NumPy gives LAPACK's int32; a 0-d tensor of it, so that every output is a Tensor
     rank_tensor = Tensor(np.asarray(rank, dtype=np.int32), backend=a.backend.name)
     return x, residuals, rank_tensor, s
@@ -266,7 +265,7 @@ def _eig(xp: Any, a: Any) -> tuple:
     w, v = xp.linalg.eig(a)
     if "complex" in str(w.dtype):
         raise LinAlgError(
-            f"eig: a matrix of the input (shape {shape}) has complex eigenvalues; minidiff.linalg is real-only "
+            f"eig: a matrix of the input (shape {shape}) has complex eigenvalues; minidiff.linalg.eig is real-only "
             f"and supports eig only where every eigenvalue is real (eigh for symmetric matrices always is)"
         )
     return w, v
@@ -341,7 +340,7 @@ def _expm_reference(a: np.ndarray) -> np.ndarray:
     above, so the two check each other."""
     norm = float(np.max(np.sum(np.abs(a), axis=-2)))
     squarings = max(0, math.ceil(math.log2(norm)) + 1) if norm > 0 else 0
-    x = np.asarray(a, dtype=np.float64) / 2.0**squarings
+    x = np.asarray(a, dtype=np.result_type(a.dtype, np.float64)) / 2.0**squarings
     term = total = np.broadcast_to(np.eye(a.shape[-1]), a.shape)
     for k in range(1, 30):
         term = term @ x / k
@@ -414,7 +413,11 @@ SOLVER_OPS = [
             sample(S.TALL_BATCH[0], (3,), rcond=1e-10),
             # Rank 2 of 3: the solution jumps under most perturbations (forward only)
             sample(S.TALL_RANK_2, (4,), order=0),
+            sample(S.TALL_C, (4, 2)),
+            sample(S.WIDE_C, (3,)),
+            sample((4, 3), (4,)),
         ),
+        complex=True,
     ),
     Op(
         "multi_dot",
@@ -429,6 +432,7 @@ SOLVER_OPS = [
             sample([(2, 6), (6, 1), (1, 5), (5, 3)]),
             sample([(3,), (3, 2)]),
         ),
+        complex=True,
     ),
     Op(
         "tensorsolve",
@@ -439,7 +443,9 @@ SOLVER_OPS = [
             sample(S.SQUARE_4.reshape(2, 2, 4), (2, 2)),
             sample(S.SQUARE_4.reshape(4, 2, 2), (4,)),
             sample(S.SQUARE_4.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3), (2, 2), axes=(2,)),
+            sample(S.SQUARE_C, (3,)),
         ),
+        complex=True,
     ),
     Op(
         "tensorinv",
@@ -450,7 +456,9 @@ SOLVER_OPS = [
             sample(S.SQUARE_4.reshape(2, 2, 2, 2)),
             sample(S.SQUARE_4.reshape(4, 2, 2), ind=1),
             sample(S.SQUARE, ind=1),
+            sample(S.SQUARE_C, ind=1),
         ),
+        complex=True,
     ),
     Op(
         "cond",
@@ -471,7 +479,13 @@ SOLVER_OPS = [
             sample(S.SQUARE, -math.inf),
             sample(S.SINGULAR, order=0),
             sample(S.SINGULAR, "fro", order=0),
+            sample(S.SQUARE_C),
+            sample(S.TALL_C, -2),
+            sample(S.SQUARE_C, "fro"),
+            sample(S.SQUARE_C, 1),
+            sample(S.SQUARE_C, math.inf),
         ),
+        complex=True,
     ),
     # Integer-valued: non-differentiable.
     Op(
@@ -497,8 +511,8 @@ SOLVER_OPS = [
         namespace="linalg",
         nout=2,
         doc="eig(a) -> (eigenvalues, eigenvectors) of general real matrices whose eigenvalues are real, the "
-        "eigenvectors of unit norm as NumPy returns them. Complex eigenvalues raise LinAlgError (minidiff.linalg "
-        "is real-only). The gradient (as PyTorch's) needs distinct eigenvalues where the result depends on "
+        "eigenvectors of unit norm as NumPy returns them. Complex eigenvalues raise LinAlgError, and so do complex "
+        "matrices (TypeError): eig is real-only. The gradient (as PyTorch's) needs distinct eigenvalues where the result depends on "
         "their eigenvectors; otherwise the backward raises ValueError.",
         batch=rules.leading(2),
         samples=(
@@ -522,7 +536,9 @@ SOLVER_OPS = [
             sample(S.NONSYMMETRIC_4),
             sample(3.0 * S.SQUARE),  # 1-norm above 5.37: scaled and squared
             sample(np.array([[0.0, 1.0], [0.0, 0.0]])),
+            sample(3.0 * S.SQUARE_C),
         ),
+        complex=True,
     ),
     Op(
         "eigvals",
