@@ -303,7 +303,6 @@ class Op:
     view: bool = False
     inplace: Callable[[Any, Any], Any] | None = None
     complex: bool | str = False
-    fuse: str | None = None
     outputs: tuple[str, ...] = ()
     fuse: str | None = None
 
