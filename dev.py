@@ -46,14 +46,16 @@ DISTRIBUTIONS = [
     "packages/minidiff-dask",
     ".",
 ]
-DEV_TOOLS = ["pytest>=8", "hypothesis>=6"]
+DEV_TOOLS = ["pytest>=8", "hypothesis>=6", "numexpr>=2.8"]  # numexpr: md.compile's fusion is tested too
+# Extras of the root distribution the workspace installs: tests/test_array_api_libraries.py needs SciPy.
+DEV_EXTRAS = "[array-api-libs]"
 # What goes into the `minidiff` meta-distribution's wheel: it holds no code, only requirements.
 META_FILES = ["pyproject.toml", "README.md", "LICENSE"]
 
 
 def _fingerprint() -> str:
     digest = hashlib.sha256()
-    digest.update(repr((sys.version_info[:2], DISTRIBUTIONS, DEV_TOOLS)).encode())
+    digest.update(repr((sys.version_info[:2], DISTRIBUTIONS, DEV_TOOLS, DEV_EXTRAS)).encode())
     for folder in DISTRIBUTIONS:
         digest.update((ROOT / folder / "pyproject.toml").read_bytes())
     return digest.hexdigest()
@@ -67,7 +69,7 @@ def setup() -> None:
         return
     print(f"setting up {VENV.relative_to(ROOT)} ...", flush=True)
     venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    editable = [arg for folder in DISTRIBUTIONS for arg in ("-e", str(ROOT / folder))]
+    editable = [arg for folder in DISTRIBUTIONS for arg in ("-e", str(ROOT / folder) + (DEV_EXTRAS if folder == "." else ""))]
     subprocess.run(
         [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *editable, *DEV_TOOLS],
         check=True,
