@@ -59,9 +59,13 @@ class TestComplexParts(OpPackSuite):
     op_pack = "complex_parts"
 
 
+class TestFft(OpPackSuite):
+    op_pack = "fft"
+
+
 def test_every_builtin_family_is_covered_above():
     covered = {
         "creation", "elementwise", "reductions", "shape", "linear", "numpy_extras", "arrangement", "ordering",
-        "calculus", "statistics", "special", "indexing_extras",
+        "calculus", "statistics", "special", "indexing_extras", "fft",
     }
     assert {name.rsplit(".", 1)[-1] for name in plugins.DEFAULT_PLUGINS} == covered

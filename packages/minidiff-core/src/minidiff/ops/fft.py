@@ -1,146 +1,462 @@
-"""FFT op family: the Array API standard's `fft` extension, as `md.fft.*`.
+"""The `fft` op family, the Array API standard's fft extension (2023.12) as `md.fft`:
+`fft ifft fftn ifftn rfft irfft rfftn irfftn hfft ihfft fftfreq rfftfreq fftshift ifftshift`,
+with the standard's keywords `n`, `axis`, `s`, `axes` and `norm` ("backward", "ortho",
+"forward"), and NumPy's results and dtypes (float32 in, complex64 out).
 
-`fft ifft fftn ifftn rfft irfft rfftn irfftn hfft ihfft` run the backend's own `xp.fft`
-and are listed as non-differentiable for now: their gradients are complex-linear maps
-(the adjoint transform) that belong with minidiff's complex gradient rules, so a backward
-through them raises rather than dropping their contribution. `fftshift` and `ifftshift`
-are composites over `roll`, differentiable at every order; `fftfreq` and `rfftfreq` make
-new tensors, as `arange` does.
+Gradients follow docs/gradient-conventions.md: for a real loss L of z = x + iy, `z.grad` is
+dL/dx + i dL/dy. Each transform is linear, y = A x; in that convention the gradient of a
+linear map is A^H g (L = Re<g, A x> = Re<A^H g, x>), and for a real x the engine keeps its
+real part. So every rule is an adjoint, written with the transforms themselves (second
+order comes out of the same table), `Op(complex=True)`:
 
->>> import minidiff as md
->>> md.fft.fft(md.Tensor([1.0, 0.0, 0.0, 0.0]))
-minidiff.Tensor([1.+0.j, 1.+0.j, 1.+0.j, 1.+0.j], dtype=complex128)
->>> md.fft.fftshift(md.fft.fftfreq(4))
-minidiff.Tensor([-0.5 , -0.25,  0.  ,  0.25])
+- `fft`/`ifft`/`fftn`/`ifftn`: A = c F P, with P the zero-padding or truncation to `n`
+  (`s`), F the DFT (its inverse) and c the scale `norm` asks for. A^H = c P^T F^H, and
+  c F^H is the opposite transform with the dual norm (backward <-> forward, ortho stays):
+  an unnormalized inverse DFT is `ifft(norm="forward")`. P^T truncates what P padded and
+  pads what P truncated (`_fit`).
+- `rfft`/`rfftn` keep bins 0..n//2 of a real input's DFT: A = S c F P, S that selection,
+  so the gradient is Re(P^T c F^H S^T g). The real part of an inverse DFT of a half
+  spectrum is what `irfft` computes, except that `irfft` counts each bin strictly between
+  DC and Nyquist twice (once for its conjugate mirror): halving those bins first gives
+  exactly Re(F^H S^T g) (`_HALVE`; PyTorch's `fft_r2c_backward` and JAX's rfft transpose
+  compute the same adjoint).
+- `irfft`/`irfftn` read a half spectrum z (imaginary parts of DC and Nyquist ignored, as in
+  NumPy) and return y_j = c (Re z_0 + 2 sum_k Re(z_k w^jk) + Re z_n/2 (-1)^j); so
+  dL/dz_k = c (F g)_k for DC and Nyquist and 2 c (F g)_k between them: an `rfft` of g with
+  those bins doubled (`_DOUBLE`), fitted back to z's length.
+- `hfft`/`ihfft` are NumPy's definitions in terms of those: `irfft(conj(x))` and
+  `conj(rfft(x))` with the opposite norm, differentiated through them.
+- `fftshift`/`ifftshift` roll; each one's gradient is the other shift.
+- `fftfreq`/`rfftfreq` make sample frequencies (creation ops, no gradient).
+
+The transforms refuse repeated axes (NumPy applies the transform twice; the standard leaves
+it unspecified), and `rfft`/`rfftn` refuse complex input, as NumPy does. A backend provides
+the transforms as `xp.fft` (NumPy's names and signatures); one without raises a TypeError.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import operator
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 import minidiff as md
-from minidiff.extend import Op, hookimpl, sample
-from minidiff.ops._axes import normalize_axis
-from minidiff.ops._operands import as_tensor
-from minidiff._tensor import Tensor
+from minidiff.batching.rules import logical_ndim
+from minidiff.extend import Op, Tolerance, hookimpl, sample
 
-__all__ = ["OPS", "fftshift", "ifftshift"]
+__all__ = ["OPS"]
 
 _NORMS = ("backward", "ortho", "forward")
+#: the norm of the adjoint transform: c F^H with c = 1, 1/n, 1/sqrt(n) is the inverse
+#: transform scaled 1 ("forward" leaves the inverse unscaled), 1/n, 1/sqrt(n)
+_DUAL = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
+
+# ---------------------------------------------------------------------------- arguments
 
 
-def _check_norm(norm: str) -> None:
+def _check_norm(norm: Any, name: str) -> str:
     if norm not in _NORMS:
-        raise ValueError(f"fft: norm must be one of {', '.join(map(repr, _NORMS))}, got {norm!r}")
+        raise ValueError(f"fft.{name}: norm must be 'backward', 'ortho' or 'forward', got {norm!r}")
+    return norm
 
 
-def _one_axis(name: str) -> Any:
-    def forward(xp: Any, x: Any, n: int | None = None, axis: int = -1, norm: str = "backward") -> Any:
-        _check_norm(norm)
-        return getattr(xp.fft, name)(x, n=n, axis=axis, norm=norm)
+def _axis(axis: Any, ndim: int, name: str) -> int:
+    """One axis as a negative index (the same axis of a batch under `md.vmap`)."""
+    axis = operator.index(axis)
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(axis, ndim, msg_prefix=f"fft.{name}")
+    return axis % ndim - ndim
 
-    forward.__name__ = name
+
+def _size(n: int, name: str, what: str) -> int:
+    if n < 1:
+        raise ValueError(f"fft.{name}: {what}={n} points; a transform needs at least 1")
+    return n
+
+
+def _one(shape: Sequence[int], n: Any, axis: Any, norm: Any, name: str, inverse_real: bool = False) -> tuple:
+    """(n, axis, norm) of a 1-D transform, checked: `n` the transform's length (the output
+    length of `irfft`, whose default is 2 (m - 1) for m input bins)."""
+    axis = _axis(axis, len(shape), name)
+    if n is None:
+        n = 2 * (shape[axis] - 1) if inverse_real else shape[axis]
+    return _size(operator.index(n), name, "n"), axis, _check_norm(norm, name)
+
+
+def _many(shape: Sequence[int], s: Any, axes: Any, norm: Any, name: str, inverse_real: bool = False) -> tuple:
+    """(s, axes, norm) of an n-D transform, checked, with the standard's defaults: every axis
+    when neither is given, the last len(s) axes when only `s` is; `s[i] = -1` (or no `s`)
+    keeps axis i's length (2 (m - 1) for the last axis of `irfftn`)."""
+    ndim = len(shape)
+    if axes is None:
+        if s is not None and len(s) > ndim:
+            raise ValueError(f"fft.{name}: s={tuple(s)} has more entries than the input's {ndim} axes")
+        axes = range(-len(s), 0) if s is not None else range(-ndim, 0)
+    axes = tuple(_axis(a, ndim, name) for a in ((axes,) if isinstance(axes, int) else axes))
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"fft.{name}: axes={axes} repeats an axis")
+    if not axes:
+        raise ValueError(f"fft.{name}: no axes to transform (an input with {ndim} axes, axes={axes})")
+    if s is not None and len(s) != len(axes):
+        raise ValueError(f"fft.{name}: s={tuple(s)} and axes={axes} must have the same length")
+    sizes = []
+    for i, a in enumerate(axes):
+        n = -1 if s is None else operator.index(s[i])
+        if n == -1:
+            n = 2 * (shape[a] - 1) if inverse_real and i == len(axes) - 1 else shape[a]
+        sizes.append(_size(n, name, f"s[{i}]"))
+    return tuple(sizes), axes, _check_norm(norm, name)
+
+
+def _namespace(xp: Any, name: str) -> Any:
+    found = getattr(xp, "fft", None)  # the capability: a backend with an fft sub-namespace
+    if found is None:
+        raise TypeError(f"fft.{name}: this backend's array namespace has no fft functions (xp.fft)")
+    return found
+
+
+def _refuse_complex(x: Any, name: str) -> None:
+    # By name: every backend spells its complex dtypes "complex64"/"complex128".
+    if "complex" in str(getattr(x, "dtype", "")):
+        raise TypeError(f"fft.{name} takes a real input, got {x.dtype} (use fft.fft{name[4:]} for complex input)")
+
+
+# ---------------------------------------------------------------------------- forwards
+
+
+def _forward_one(name: str, real_input: bool = False, inverse_real: bool = False) -> Callable[..., Any]:
+    def forward(xp: Any, x: Any, n: Any = None, axis: Any = -1, norm: Any = "backward") -> Any:
+        if real_input:
+            _refuse_complex(x, name)
+        n, axis, norm = _one(x.shape, n, axis, norm, name, inverse_real)
+        return getattr(_namespace(xp, name), name)(x, n=n, axis=axis, norm=norm)
+
+    forward.__name__ = forward.__qualname__ = name
     return forward
 
 
-def _many_axes(name: str) -> Any:
-    def forward(xp: Any, x: Any, s: Any = None, axes: Any = None, norm: str = "backward") -> Any:
-        _check_norm(norm)
-        return getattr(xp.fft, name)(x, s=s, axes=axes, norm=norm)
+def _forward_many(name: str, real_input: bool = False, inverse_real: bool = False) -> Callable[..., Any]:
+    def forward(xp: Any, x: Any, s: Any = None, axes: Any = None, norm: Any = "backward") -> Any:
+        if real_input:
+            _refuse_complex(x, name)
+        s, axes, norm = _many(x.shape, s, axes, norm, name, inverse_real)
+        return getattr(_namespace(xp, name), name)(x, s=s, axes=axes, norm=norm)
 
-    forward.__name__ = name
+    forward.__name__ = forward.__qualname__ = name
     return forward
 
 
-def _reference(name: str) -> Any:
-    return getattr(np.fft, name)
+def _shift_axes(shape: Sequence[int], axes: Any, name: str) -> tuple[int, ...]:
+    if axes is None:
+        return tuple(range(-len(shape), 0))
+    return tuple(_axis(a, len(shape), name) for a in ((axes,) if isinstance(axes, int) else axes))
 
 
-def _freq(name: str) -> Any:
-    def forward(xp: Any, n: int, d: float = 1.0, dtype: Any = None) -> Any:
-        out = getattr(xp.fft, name)(n, d=d)
-        return out if dtype is None else out.astype(dtype)
+def _forward_shift(name: str, sign: int) -> Callable[..., Any]:
+    # NumPy's fftshift is a roll by n // 2 (ifftshift: back); xp.roll keeps the dtype on
+    # every backend (MLX's own fftshift turns float64 into float32).
+    def forward(xp: Any, x: Any, axes: Any = None) -> Any:
+        axes = _shift_axes(x.shape, axes, name)
+        if not axes:
+            return x
+        return xp.roll(x, tuple(sign * (x.shape[a] // 2) for a in axes), axes)
 
-    forward.__name__ = name
+    forward.__name__ = forward.__qualname__ = name
     return forward
 
 
-def _freq_reference(name: str) -> Any:
-    def reference(n: int, d: float = 1.0, dtype: Any = None) -> Any:
-        out = getattr(np.fft, name)(n, d=d)
-        return out if dtype is None else out.astype(dtype)
+def _frequencies(name: str) -> Callable[..., Any]:
+    def forward(xp: Any, n: Any, d: Any = 1.0, dtype: Any = None) -> Any:
+        n = operator.index(n)
+        if n < 1:
+            raise ValueError(f"fft.{name}: n={n}; there are no frequencies for fewer than 1 sample")
+        out = getattr(_namespace(xp, name), name)(n, d)
+        return out if dtype is None else xp.astype(out, dtype)
+
+    forward.__name__ = forward.__qualname__ = name
+    return forward
+
+
+# ---------------------------------------------------------------------------- adjoint helpers
+
+
+def _fit(t: Any, axis: int, m: int) -> Any:
+    """`t` truncated or zero-padded to length `m` along (negative) `axis`: P^T of the
+    padding or truncation P that took an axis of length m to t's."""
+    length = t.shape[axis]
+    if length > m:
+        return t[(Ellipsis, slice(0, m)) + (slice(None),) * (-axis - 1)]
+    if length < m:
+        return md.pad(t, pad_width={axis: (0, m - length)})
+    return t
+
+
+def _fit_all(t: Any, axes: Sequence[int], shape: Sequence[int]) -> Any:
+    for a in axes:
+        t = _fit(t, a, shape[a])
+    return t
+
+
+def _real_dtype(t: Any) -> Any:
+    """The real dtype of t's precision: weights in it keep complex64 cotangents complex64."""
+    return np.float32 if np.dtype(t.dtype) in (np.dtype(np.complex64), np.dtype(np.float32)) else np.float64
+
+
+def _bin_weights(t: Any, n: int, axis: int, inner: float) -> Any:
+    """Weights along `axis` for the n // 2 + 1 bins of a half spectrum of length-n signals:
+    1 for DC (and Nyquist, for an even n), `inner` for the bins between them."""
+    bins = n // 2 + 1
+    weights = np.full(bins, inner)
+    weights[0] = 1.0
+    if n % 2 == 0:
+        weights[-1] = 1.0
+    weights = weights.reshape((bins,) + (1,) * (-axis - 1)).astype(_real_dtype(t))
+    return md.tensor(weights, backend=t.backend.name)
+
+
+def _halve(t: Any, n: int, axis: int) -> Any:
+    return t * _bin_weights(t, n, axis, 0.5)
+
+
+def _double(t: Any, n: int, axis: int) -> Any:
+    return t * _bin_weights(t, n, axis, 2.0)
+
+
+# ---------------------------------------------------------------------------- rules
+
+
+def _fft_vjp(g: Any, ans: Any, x: Any, n: Any = None, axis: Any = -1, norm: Any = "backward") -> Any:
+    n, axis, norm = _one(x.shape, n, axis, norm, "fft")
+    return _fit(md.fft.ifft(g, axis=axis, norm=_DUAL[norm]), axis, x.shape[axis])
+
+
+def _ifft_vjp(g: Any, ans: Any, x: Any, n: Any = None, axis: Any = -1, norm: Any = "backward") -> Any:
+    n, axis, norm = _one(x.shape, n, axis, norm, "ifft")
+    return _fit(md.fft.fft(g, axis=axis, norm=_DUAL[norm]), axis, x.shape[axis])
+
+
+def _fftn_vjp(g: Any, ans: Any, x: Any, s: Any = None, axes: Any = None, norm: Any = "backward") -> Any:
+    s, axes, norm = _many(x.shape, s, axes, norm, "fftn")
+    return _fit_all(md.fft.ifftn(g, axes=axes, norm=_DUAL[norm]), axes, x.shape)
+
+
+def _ifftn_vjp(g: Any, ans: Any, x: Any, s: Any = None, axes: Any = None, norm: Any = "backward") -> Any:
+    s, axes, norm = _many(x.shape, s, axes, norm, "ifftn")
+    return _fit_all(md.fft.fftn(g, axes=axes, norm=_DUAL[norm]), axes, x.shape)
+
+
+def _rfft_vjp(g: Any, ans: Any, x: Any, n: Any = None, axis: Any = -1, norm: Any = "backward") -> Any:
+    n, axis, norm = _one(x.shape, n, axis, norm, "rfft")
+    return _fit(md.fft.irfft(_halve(g, n, axis), n=n, axis=axis, norm=_DUAL[norm]), axis, x.shape[axis])
+
+
+def _irfft_vjp(g: Any, ans: Any, z: Any, n: Any = None, axis: Any = -1, norm: Any = "backward") -> Any:
+    n, axis, norm = _one(z.shape, n, axis, norm, "irfft", inverse_real=True)
+    return _fit(_double(md.fft.rfft(g, axis=axis, norm=_DUAL[norm]), n, axis), axis, z.shape[axis])
+
+
+def _rfftn_vjp(g: Any, ans: Any, x: Any, s: Any = None, axes: Any = None, norm: Any = "backward") -> Any:
+    s, axes, norm = _many(x.shape, s, axes, norm, "rfftn")
+    # the halving is along the last axis only; the other axes' inverse DFTs commute with it
+    spread = md.fft.irfftn(_halve(g, s[-1], axes[-1]), s=s, axes=axes, norm=_DUAL[norm])
+    return _fit_all(spread, axes, x.shape)
+
+
+def _irfftn_vjp(g: Any, ans: Any, z: Any, s: Any = None, axes: Any = None, norm: Any = "backward") -> Any:
+    s, axes, norm = _many(z.shape, s, axes, norm, "irfftn", inverse_real=True)
+    return _fit_all(_double(md.fft.rfftn(g, axes=axes, norm=_DUAL[norm]), s[-1], axes[-1]), axes, z.shape)
+
+
+# ---------------------------------------------------------------------------- composites
+
+
+def hfft(x: Any, n: Any = None, axis: Any = -1, norm: Any = "backward") -> Any:
+    """hfft(x, /, *, n=None, axis=-1, norm='backward'): the (real) DFT of a signal with
+    Hermitian symmetry, given by its first half `x`: NumPy's `irfft(conj(x))` with the
+    opposite norm.
+
+    >>> import minidiff as md
+    >>> md.fft.hfft(md.tensor([1.0, 2.0, 3.0])).shape
+    (4,)
+    """
+    return md.fft.irfft(md.conj(x), n=n, axis=axis, norm=_DUAL[_check_norm(norm, "hfft")])
+
+
+def ihfft(x: Any, n: Any = None, axis: Any = -1, norm: Any = "backward") -> Any:
+    """ihfft(x, /, *, n=None, axis=-1, norm='backward'): the first half of the inverse DFT of
+    a real signal, `conj(rfft(x))` with the opposite norm, as in NumPy.
+
+    >>> import minidiff as md
+    >>> md.fft.ihfft(md.tensor([1.0, 2.0, 3.0, 4.0])).shape
+    (3,)
+    """
+    return md.conj(md.fft.rfft(x, n=n, axis=axis, norm=_DUAL[_check_norm(norm, "ihfft")]))
+
+
+# ---------------------------------------------------------------------------- batching rules (md.vmap)
+# A transform maps over the axes it does not transform: the example's axes, made negative,
+# are the same axes of the batch.
+
+
+def _batch_one(name: str, inverse_real: bool = False) -> Callable[..., Any]:
+    def rule(call: Callable[..., Any], args: tuple, batched: tuple, params: dict) -> Any:
+        (x,) = args
+        example = tuple(x.shape[1:])
+        n, axis, norm = _one(example, params.get("n"), params.get("axis", -1), params.get("norm", "backward"), name,
+                             inverse_real)
+        return call(x, n=n, axis=axis, norm=norm)
+
+    rule.__name__ = f"batch_{name}"
+    return rule
+
+
+def _batch_many(name: str, inverse_real: bool = False) -> Callable[..., Any]:
+    def rule(call: Callable[..., Any], args: tuple, batched: tuple, params: dict) -> Any:
+        (x,) = args
+        example = tuple(x.shape[1:])
+        s, axes, norm = _many(example, params.get("s"), params.get("axes"), params.get("norm", "backward"), name,
+                              inverse_real)
+        return call(x, s=s, axes=axes, norm=norm)
+
+    rule.__name__ = f"batch_{name}"
+    return rule
+
+
+def _batch_shift(name: str) -> Callable[..., Any]:
+    def rule(call: Callable[..., Any], args: tuple, batched: tuple, params: dict) -> Any:
+        (x,) = args
+        return call(x, axes=_shift_axes(tuple(x.shape[1:]), params.get("axes"), name))
+
+    rule.__name__ = f"batch_{name}"
+    return rule
+
+
+# ---------------------------------------------------------------------------- samples
+# Odd and even lengths (an even one has a Nyquist bin), padding and truncation through n
+# and s, every norm, other axes than the last.
+
+_ONE_D = (
+    sample((8,)),
+    sample((7,), norm="ortho"),
+    sample((3, 6), axis=0, norm="forward"),
+    sample((2, 5), n=8),  # zero-padded
+    sample((2, 6), n=3, axis=1, norm="ortho"),  # truncated
+    sample((4, 3), n=5, axis=-2),
+)
+_N_D = (
+    sample((3, 4)),
+    sample((2, 3, 5), axes=(0, 2), norm="ortho"),
+    sample((3, 4), s=(5, 3), axes=(0, 1), norm="forward"),  # padded along 0, truncated along 1
+    sample((2, 3, 4), s=(4, 6)),  # the last two axes
+    sample((3, 5), axes=(1, 0), norm="ortho"),
+    sample((2, 4, 3), s=(-1, 2), axes=(1, 2)),
+)
+# rfft's input is real: no complex variant (NumPy refuses complex input)
+_REAL_ONE_D = tuple(sample(*s.args, complex=False, **s.params) for s in _ONE_D) + (
+    sample((2, 9), n=6, norm="ortho", complex=False),
+)
+_REAL_N_D = tuple(sample(*s.args, complex=False, **s.params) for s in _N_D) + (
+    sample((3, 5), s=(4, 7), complex=False),  # an odd last axis: no Nyquist bin
+)
+# irfft reads a half spectrum: of m bins, an even output length 2 (m - 1) by default
+_HALF_ONE_D = (
+    sample((5,)),
+    sample((4,), n=7),  # odd: no Nyquist bin
+    sample((3, 4), axis=0, norm="ortho"),
+    sample((2, 3), n=10, norm="forward"),  # the spectrum zero-padded
+    sample((2, 6), n=5, axis=1),  # the spectrum truncated
+    sample((4, 3), n=4, axis=-2, norm="ortho"),
+)
+_HALF_N_D = (
+    sample((3, 4)),
+    sample((2, 3, 4), axes=(0, 2), norm="ortho"),
+    sample((3, 4), s=(5, 5), axes=(0, 1), norm="forward"),  # odd last axis
+    sample((2, 3, 3), s=(4, 6)),
+    sample((4, 3), axes=(1, 0)),
+)
+_SHIFTS = (
+    sample((5,)),
+    sample((4, 6)),
+    sample((3, 4, 5), axes=(0, 2)),
+    sample((3, 4), axes=-1),
+    sample((3, 5), axes=1),
+)
+
+
+def _reference(name: str) -> Callable[..., Any]:
+    """NumPy's function with the standard's defaults resolved (NumPy 2 deprecates `s`
+    without `axes`, and reads `-1` in `s` only from 2.0 on)."""
+    function = getattr(np.fft, name)
+    inverse_real = name in ("irfft", "irfftn")
+
+    def reference(x: Any, s: Any = None, axes: Any = None, norm: Any = "backward") -> Any:
+        s, axes, norm = _many(np.shape(x), s, axes, norm, name, inverse_real)
+        return function(x, s=s, axes=axes, norm=norm)
 
     return reference
 
 
-def _shift(x: Any, axes: Any, sign: int) -> Tensor:
-    x = as_tensor(x)
-    if axes is None:
-        axes = tuple(range(x.ndim))
-    elif isinstance(axes, int):
-        axes = (axes,)
-    axes = tuple(normalize_axis(a, x.ndim) for a in axes)
-    if not axes:
-        return md.reshape(x, x.shape)
-    # fftshift rolls by n // 2; ifftshift undoes it, rolling by -(n // 2)
-    return md.roll(x, tuple(sign * (x.shape[a] // 2) for a in axes), axis=axes)
+# ---------------------------------------------------------------------------- the table
 
 
-def fftshift(x: Any, /, *, axes: Any = None) -> Tensor:
-    """The zero-frequency term moved to the middle along `axes` (all by default).
-
-    >>> import minidiff as md
-    >>> md.fft.fftshift(md.Tensor([0.0, 1.0, 2.0, -2.0, -1.0]))
-    minidiff.Tensor([-2., -1.,  0.,  1.,  2.])
-    """
-    return _shift(x, axes, 1)
+def _one_d_op(name: str, vjp: Callable[..., Any], samples: tuple, real_input: bool = False,
+              inverse_real: bool = False, doc: str = "") -> Op:
+    return Op(name, _forward_one(name, real_input, inverse_real), vjp=(vjp,), namespace="fft",
+              params={"n": None, "axis": -1, "norm": "backward"}, samples=samples,
+              batch=_batch_one(name, inverse_real), complex=True, doc=doc)
 
 
-def ifftshift(x: Any, /, *, axes: Any = None) -> Tensor:
-    """The inverse of `fftshift`: the middle term moved back to the front.
-
-    >>> import minidiff as md
-    >>> md.fft.ifftshift(md.Tensor([-2.0, -1.0, 0.0, 1.0, 2.0]))
-    minidiff.Tensor([ 0.,  1.,  2., -2., -1.])
-    """
-    return _shift(x, axes, -1)
+def _n_d_op(name: str, vjp: Callable[..., Any], samples: tuple, real_input: bool = False,
+            inverse_real: bool = False, doc: str = "") -> Op:
+    return Op(name, _forward_many(name, real_input, inverse_real), vjp=(vjp,), namespace="fft",
+              params={"s": None, "axes": None, "norm": "backward"}, samples=samples,
+              reference=_reference(name), batch=_batch_many(name, inverse_real), complex=True, doc=doc)
 
 
-# ---------------------------------------------------------------------------- the ops
-
-_ONE_AXIS_SAMPLES = (sample((8,)), sample((3, 5), axis=0), sample((4, 6), n=5, norm="ortho"), sample((6,), n=9, norm="forward"))
-_MANY_AXES_SAMPLES = (sample((4, 6)), sample((2, 3, 4), axes=(0, 2)), sample((4, 5), s=(3, 6), axes=(0, 1), norm="ortho"))
-
-# Complex-valued transforms: non-differentiable until the complex gradient rules take them.
-NON_DIFFERENTIABLE = [
-    *(
-        Op(name, _one_axis(name), namespace="fft", params={"n": None, "axis": -1, "norm": "backward"},
-           samples=_ONE_AXIS_SAMPLES, reference=_reference(name))
-        for name in ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft")
-    ),
-    *(
-        Op(name, _many_axes(name), namespace="fft", params={"s": None, "axes": None, "norm": "backward"},
-           samples=_MANY_AXES_SAMPLES, reference=_reference(name))
-        for name in ("fftn", "ifftn", "rfftn", "irfftn")
-    ),
+OPS = [
+    _one_d_op("fft", _fft_vjp, _ONE_D,
+              doc="fft(x, /, *, n=None, axis=-1, norm='backward'): the 1-D DFT along `axis`, the input "
+              "zero-padded or truncated to n points. Its gradient is the adjoint, an ifft with the dual norm."),
+    _one_d_op("ifft", _ifft_vjp, _ONE_D,
+              doc="ifft(x, /, *, n=None, axis=-1, norm='backward'): the 1-D inverse DFT along `axis`."),
+    _n_d_op("fftn", _fftn_vjp, _N_D,
+            doc="fftn(x, /, *, s=None, axes=None, norm='backward'): the DFT over `axes` (every axis, or the "
+            "last len(s)), each zero-padded or truncated to the size in `s` (-1 keeps it)."),
+    _n_d_op("ifftn", _ifftn_vjp, _N_D,
+            doc="ifftn(x, /, *, s=None, axes=None, norm='backward'): the inverse DFT over `axes`."),
+    _one_d_op("rfft", _rfft_vjp, _REAL_ONE_D, real_input=True,
+              doc="rfft(x, /, *, n=None, axis=-1, norm='backward'): the n // 2 + 1 non-negative frequency "
+              "bins of a real input's DFT. Complex input raises TypeError."),
+    _one_d_op("irfft", _irfft_vjp, _HALF_ONE_D, inverse_real=True,
+              doc="irfft(x, /, *, n=None, axis=-1, norm='backward'): the real signal of n points (default "
+              "2 (m - 1)) whose half spectrum is x; the imaginary parts of DC and Nyquist are ignored."),
+    _n_d_op("rfftn", _rfftn_vjp, _REAL_N_D, real_input=True,
+            doc="rfftn(x, /, *, s=None, axes=None, norm='backward'): the DFT of a real input over `axes`, "
+            "halved along the last of them."),
+    _n_d_op("irfftn", _irfftn_vjp, _HALF_N_D, inverse_real=True,
+            doc="irfftn(x, /, *, s=None, axes=None, norm='backward'): the inverse of rfftn; the last axis "
+            "in `axes` is a half spectrum, of output length s[-1] (default 2 (m - 1))."),
+    Op("hfft", composite=hfft, namespace="fft", doc=hfft.__doc__, complex=True, samples=_HALF_ONE_D),
+    Op("ihfft", composite=ihfft, namespace="fft", doc=ihfft.__doc__, complex=True, samples=_REAL_ONE_D),
+    Op("fftshift", _forward_shift("fftshift", 1), vjp=(lambda g, ans, x, axes=None: md.fft.ifftshift(g, axes=axes),),
+       namespace="fft", params={"axes": None}, samples=_SHIFTS, batch=_batch_shift("fftshift"), complex=True,
+       doc="fftshift(x, /, *, axes=None): the zero-frequency bin moved to the middle of each axis in `axes` "
+       "(every axis by default)."),
+    Op("ifftshift", _forward_shift("ifftshift", -1),
+       vjp=(lambda g, ans, x, axes=None: md.fft.fftshift(g, axes=axes),), namespace="fft", params={"axes": None},
+       samples=_SHIFTS, batch=_batch_shift("ifftshift"), complex=True,
+       doc="ifftshift(x, /, *, axes=None): the inverse of fftshift (they differ for odd lengths)."),
+    Op("fftfreq", _frequencies("fftfreq"), namespace="fft", creation=True, nargs=0,
+       samples=(sample(8), sample(7, d=0.25), sample(4, d=2.0, dtype=np.float32)),
+       reference=lambda n, d=1.0, dtype=None: np.fft.fftfreq(n, d).astype(dtype or np.float64),
+       doc="fftfreq(n, /, *, d=1.0, device=None): the DFT's sample frequencies for n samples spaced d apart, "
+       "[0, 1, ..., -1] / (d n)."),
+    Op("rfftfreq", _frequencies("rfftfreq"), namespace="fft", creation=True, nargs=0,
+       samples=(sample(8), sample(7, d=0.25), sample(4, d=2.0, dtype=np.float32)),
+       reference=lambda n, d=1.0, dtype=None: np.fft.rfftfreq(n, d).astype(dtype or np.float64),
+       doc="rfftfreq(n, /, *, d=1.0, device=None): the non-negative sample frequencies, those of rfft's bins."),
 ]
-
-DIFFERENTIABLE = [
-    Op("fftshift", composite=fftshift, namespace="fft", reference=np.fft.fftshift,
-       samples=(sample((5,)), sample((4, 3)), sample((4, 5), axes=1), sample((2, 3, 4), axes=(0, 2)))),
-    Op("ifftshift", composite=ifftshift, namespace="fft", reference=np.fft.ifftshift,
-       samples=(sample((5,)), sample((4, 3)), sample((4, 5), axes=1), sample((2, 3, 4), axes=(0, 2)))),
-]
-
-CREATION = [
-    Op(name, _freq(name), namespace="fft", creation=True, nargs=0, reference=_freq_reference(name),
-       samples=(sample(8), sample(5, d=0.5), sample(6, dtype=np.float32)))
-    for name in ("fftfreq", "rfftfreq")
-]
-
-OPS = [*NON_DIFFERENTIABLE, *DIFFERENTIABLE, *CREATION]
 
 
 @hookimpl
