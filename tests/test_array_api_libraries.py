@@ -35,10 +35,12 @@ scipy = pytest.importorskip("scipy", reason=_MISSING)
 xpx = pytest.importorskip("array_api_extra", reason=_MISSING)
 compat = pytest.importorskip("array_api_compat", reason=_MISSING)
 
+import scipy.fft  # noqa: E402
 import scipy.integrate as integrate  # noqa: E402
 from scipy.cluster.vq import whiten  # noqa: E402
 import scipy.linalg as linalg  # noqa: E402
 import scipy.optimize as optimize  # noqa: E402
+import scipy.signal as signal  # noqa: E402
 import scipy.special as special  # noqa: E402
 import scipy.stats as stats  # noqa: E402
 
@@ -115,6 +117,19 @@ CASES: list[tuple[str, Callable[..., Any], list[Maker]]] = [
     ("stats.circstd", lambda x: stats.circstd(x), [normal(8)]),
     ("stats.bartlett", lambda x, y: stats.bartlett(x, y).statistic, [normal(8), normal(8)]),
     ("stats.directional_stats", lambda x: stats.directional_stats(x).mean_direction, [normal(6, 3)]),
+    # scipy.fft and scipy.signal: SciPy runs `xp.fft`, minidiff's md.fft
+    ("fft.fft", lambda x: scipy.fft.fft(x), [normal(8)]),
+    ("fft.ifft", lambda x: scipy.fft.ifft(x), [normal(8)]),
+    ("fft.rfft", lambda x: scipy.fft.rfft(x), [normal(8)]),
+    ("fft.irfft", lambda x: scipy.fft.irfft(scipy.fft.rfft(x) * 2.0), [normal(8)]),
+    ("fft.fft2", lambda x: scipy.fft.fft2(x), [normal(4, 4)]),
+    ("fft.rfftn", lambda x: scipy.fft.rfftn(x), [normal(4, 4)]),
+    ("fft.hfft", lambda x: scipy.fft.hfft(x), [normal(5)]),
+    ("fft.fftshift", lambda x: scipy.fft.fftshift(x), [normal(8)]),
+    ("fft.ifftshift", lambda x: scipy.fft.ifftshift(x), [normal(7)]),
+    ("signal.fftconvolve", lambda x, y: signal.fftconvolve(x, y), [normal(8), normal(3)]),
+    ("signal.fftconvolve mode=same", lambda x, y: signal.fftconvolve(x, y, mode="same"), [normal(8), normal(3)]),
+    ("signal.oaconvolve", lambda x, y: signal.oaconvolve(x, y), [normal(8), normal(3)]),
     # scipy.integrate, scipy.linalg, scipy.optimize
     ("integrate.trapezoid", lambda y, x: integrate.trapezoid(y, x), [normal(8), increasing(8)]),
     ("integrate.cumulative_trapezoid", lambda y: integrate.cumulative_trapezoid(y), [normal(8)]),
