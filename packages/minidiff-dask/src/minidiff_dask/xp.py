@@ -621,6 +621,35 @@ class _Ufunc:
         return getattr(self._native, name)
 
 
+# ------------------------------------------------------------------------------ fft
+
+
+class _Fft:
+    """`xp.fft`: `dask.array.fft`, with each transformed axis first made one chunk (Dask
+    transforms only along an axis in one chunk); the other axes keep their chunks, lazily."""
+
+    _ONE_AXIS = frozenset({"fft", "ifft", "rfft", "irfft", "hfft", "ihfft"})
+
+    def __getattr__(self, name: str) -> Any:
+        native = getattr(da.fft, name)
+
+        def function(*args: Any, **kwargs: Any) -> Any:
+            if args and isinstance(args[0], da.Array):
+                x = args[0]
+                if name in self._ONE_AXIS:
+                    axes = (kwargs.get("axis", -1),)
+                else:
+                    axes = kwargs.get("axes") or tuple(range(x.ndim))
+                args = (x.rechunk({a % x.ndim: -1 for a in axes}), *args[1:])
+            return wrap(native(*args, **kwargs), name)
+
+        function.__name__ = name
+        return function
+
+
+fft = _Fft()
+
+
 def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)

@@ -50,6 +50,19 @@ EXPECTED_FAILURES: dict[str, str] = {
 EXPECTED_FAILURES.update({
     f"test_complex_{order}_order[astype-2]": "MLX has no complex128" for order in ("first", "second")
 })
+# md.fft of a float64 input: MLX transforms it in complex64 (float32 for irfft's output), so
+# its forward is not NumPy's complex128 and finite differences in float64 cannot check it;
+# the float32, complex64 and batching checks run these transforms on MLX.
+_FFT_SAMPLES = {"fft": 6, "ifft": 6, "fftn": 6, "ifftn": 6, "rfft": 7, "irfft": 6, "rfftn": 7, "irfftn": 5,
+                "hfft": 6, "ihfft": 7}
+EXPECTED_FAILURES.update({
+    f"test_{check}[fft.{name}-{index}]": "MLX has no complex128: a float64 input is transformed in complex64"
+    for name, count in _FFT_SAMPLES.items()
+    for index in range(count)
+    for check in ("forward", "first_order")
+})
+EXPECTED_FAILURES.update({f"test_forward[fft.{name}-{index}]": _FLOAT32_DEFAULT
+                          for name in ("fftfreq", "rfftfreq") for index in (0, 1)})
 
 
 @hookimpl
@@ -63,8 +76,15 @@ def minidiff_register_backends(registry: PluginRegistry) -> None:
 KERNELS: dict[str, Callable[..., Any]] = {
     "getitem": lambda xp, x, key: xp.getitem(x, key),
     "scatter_add": lambda xp, values, shape, key: xp.scatter_add(values, shape, key),
-    "astype": lambda xp, x, dtype: xp.astype(x, dtype),
+    "astype": lambda xp, x, dtype, copy=True, device=None: _astype(xp, x, dtype, device),
 }
+
+
+def _astype(xp: Any, x: Any, dtype: Any, device: Any) -> Any:
+    from minidiff.array_api.tensor_protocol import check_device
+
+    check_device(xp, device, "astype")  # the Array API's keywords, as the generic kernel takes them
+    return xp.astype(x, dtype)
 
 
 @hookimpl
