@@ -25,7 +25,7 @@ from minidiff.compiler.trace import WRITES, Build, Ref, Step
 
 #: at most this many array inputs and ops in one numexpr expression (numexpr takes up to
 #: NumPy's limit of operands; long expressions cost more to compile than they save)
-MAX_INPUTS = 24
+MAX_INPUTS = 8
 MAX_OPS = 48
 
 
