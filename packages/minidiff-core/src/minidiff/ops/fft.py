@@ -57,7 +57,7 @@ _DUAL = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 
 def _check_norm(norm: Any, name: str) -> str:
     if norm not in _NORMS:
-        raise ValueError(f"fft.{name}: norm must be 'backward', 'ortho' or 'forward', got {norm!r}")
+        raise ValueError(f"norm must be 'backward', 'ortho' or 'forward', got {norm!r}")
     return norm
 
 
@@ -65,13 +65,13 @@ def _axis(axis: Any, ndim: int, name: str) -> int:
     """One axis as a negative index (the same axis of a batch under `md.vmap`)."""
     axis = operator.index(axis)
     if not -ndim <= axis < ndim:
-        raise np.exceptions.AxisError(axis, ndim, msg_prefix=f"fft.{name}")
+        raise np.exceptions.AxisError(axis, ndim)
     return axis % ndim - ndim
 
 
 def _size(n: int, name: str, what: str) -> int:
     if n < 1:
-        raise ValueError(f"fft.{name}: {what}={n} points; a transform needs at least 1")
+        raise ValueError(f"{what}={n} points; a transform needs at least 1")
     return n
 
 
@@ -91,15 +91,16 @@ def _many(shape: Sequence[int], s: Any, axes: Any, norm: Any, name: str, inverse
     ndim = len(shape)
     if axes is None:
         if s is not None and len(s) > ndim:
-            raise ValueError(f"fft.{name}: s={tuple(s)} has more entries than the input's {ndim} axes")
+            raise ValueError(f"s={tuple(s)} has more entries than the input's {ndim} axes")
         axes = range(-len(s), 0) if s is not None else range(-ndim, 0)
+    given = axes
     axes = tuple(_axis(a, ndim, name) for a in ((axes,) if isinstance(axes, int) else axes))
     if len(set(axes)) != len(axes):
-        raise ValueError(f"fft.{name}: axes={axes} repeats an axis")
+        raise ValueError(f"axes={tuple(given)} names an axis twice")
     if not axes:
-        raise ValueError(f"fft.{name}: no axes to transform (an input with {ndim} axes, axes={axes})")
+        raise ValueError(f"no axes to transform (an input with {ndim} axes, axes={axes})")
     if s is not None and len(s) != len(axes):
-        raise ValueError(f"fft.{name}: s={tuple(s)} and axes={axes} must have the same length")
+        raise ValueError(f"s={tuple(s)} and axes={axes} must have the same length")
     sizes = []
     for i, a in enumerate(axes):
         n = -1 if s is None else operator.index(s[i])
@@ -170,7 +171,7 @@ def _frequencies(name: str) -> Callable[..., Any]:
     def forward(xp: Any, n: Any, d: Any = 1.0, dtype: Any = None) -> Any:
         n = operator.index(n)
         if n < 1:
-            raise ValueError(f"fft.{name}: n={n}; there are no frequencies for fewer than 1 sample")
+            raise ValueError(f"n={n}; there are no frequencies for fewer than 1 sample")
         out = getattr(_namespace(xp, name), name)(n, d)
         return out if dtype is None else xp.astype(out, dtype)
 
