@@ -110,6 +110,13 @@ def _searchsorted(xp: Any, x1: Any, x2: Any, *, side: str = "left", sorter: Any 
     return xp.searchsorted(x1, x2, side=side, sorter=sorter)
 
 
+def _searchsorted_batch(call: Any, args: tuple, batched: tuple, params: dict) -> Any:
+    # values to find, batched: one call (x2 may have any shape); a batch of sorted x1: a loop
+    if not batched[0]:
+        return call(*args, **params)
+    return rules.per_example(call, args, batched, params)
+
+
 def _searchsorted_reference(x1: Any, x2: Any, *, side: str = "left", sorter: Any = None) -> Any:
     return np.searchsorted(x1, x2, side=side, sorter=sorter)
 
@@ -150,6 +157,7 @@ NON_DIFFERENTIABLE = [
         params={"side": "left", "sorter": None},
         samples=(sample(_SORTED, (2, 3)), sample(_SORTED, (4,), side="right")),
         reference=_searchsorted_reference,
+        batch=_searchsorted_batch,
     ),
 ]
 
