@@ -63,9 +63,13 @@ class TestFft(OpPackSuite):
     op_pack = "fft"
 
 
+class TestStandard(OpPackSuite):
+    op_pack = "standard"
+
+
 def test_every_builtin_family_is_covered_above():
     covered = {
         "creation", "elementwise", "reductions", "shape", "linear", "numpy_extras", "arrangement", "ordering",
-        "calculus", "statistics", "special", "indexing_extras", "fft",
+        "calculus", "statistics", "special", "indexing_extras", "complex_parts", "fft", "standard",
     }
     assert {name.rsplit(".", 1)[-1] for name in plugins.DEFAULT_PLUGINS} == covered
