@@ -22,7 +22,7 @@ import numpy as np
 
 import minidiff as md
 from minidiff.batching.tensor import BatchedTensor
-from minidiff.extend import Op, hookimpl, sample
+from minidiff.extend import HOLOMORPHIC, Op, hookimpl, sample
 from minidiff.ops._axes import along, normalize_axis
 from minidiff.ops._operands import as_tensor, as_tensors, to_host
 from minidiff._tensor import Tensor
@@ -406,6 +406,9 @@ _SELECT_CONDS = (
     np.array([[True, True, False, False], [False, True, True, False], [False, True, False, True]]),
 )
 
+# Complex input: the engine differentiates a composite's parts, each by its own declaration;
+# `complex=` here says what the kit checks on complex input: True for the ops that move
+# elements (linear, real coefficients), HOLOMORPHIC for the products (kron, cross).
 OPS = [
     Op(
         "roll",
@@ -419,36 +422,42 @@ OPS = [
             sample((3, 4), 0, axis=0),
             sample((), 1, axis=None),
         ),
+        complex=True,
     ),
     Op(
         "rot90",
         composite=rot90,
         samples=(sample((3, 4)), sample((3, 4), 2), sample((3, 4), -1), sample((2, 3, 4), 3, axes=(2, 0)), sample((3, 4), 4)),
+        complex=True,
     ),
-    Op("flipud", composite=flipud, samples=(sample((3, 4)), sample((5,)))),
-    Op("fliplr", composite=fliplr, samples=(sample((3, 4)), sample((2, 3, 4)))),
+    Op("flipud", composite=flipud, samples=(sample((3, 4)), sample((5,))), complex=True),
+    Op("fliplr", composite=fliplr, samples=(sample((3, 4)), sample((2, 3, 4))), complex=True),
     Op(
         "rollaxis",
         composite=rollaxis,
         samples=(sample((2, 3, 4), 2), sample((2, 3, 4), 0, 3), sample((2, 3, 4), -1, 1), sample((2, 3, 4), 1, 2)),
+        complex=True,
     ),
     Op(
         "append",
         composite=append,
         samples=(sample((3, 4), (5,)), sample((3, 4), (2, 4), axis=0), sample((3, 4), (3, 1), axis=-1)),
+        complex=True,
     ),
     Op(
         "array_split",
         composite=array_split,
         samples=(sample((5, 2), 3), sample((2, 7), 4, axis=1), sample((6,), [1, 4, 9]), sample((3, 2), 3)),
+        complex=True,
     ),
-    Op("vsplit", composite=vsplit, samples=(sample((4, 3), 2), sample((5, 2), [1, 3]))),
-    Op("hsplit", composite=hsplit, samples=(sample((2, 6), 3), sample((6,), [2]))),
-    Op("dsplit", composite=dsplit, samples=(sample((2, 3, 4), 2), sample((1, 2, 5), [1, 4]))),
+    Op("vsplit", composite=vsplit, samples=(sample((4, 3), 2), sample((5, 2), [1, 3])), complex=True),
+    Op("hsplit", composite=hsplit, samples=(sample((2, 6), 3), sample((6,), [2])), complex=True),
+    Op("dsplit", composite=dsplit, samples=(sample((2, 3, 4), 2), sample((1, 2, 5), [1, 4])), complex=True),
     Op(
         "broadcast_arrays",
         composite=broadcast_arrays,
         samples=(sample((3, 1), (4,)), sample((2, 1, 3), (4, 1), ()), sample((3,))),
+        complex=True,
     ),
     Op(
         "meshgrid",
@@ -460,6 +469,7 @@ OPS = [
             sample((2, 2), (3,)),  # inputs are flattened
             sample((3,)),
         ),
+        complex=True,
     ),
     Op(
         "take",
@@ -471,6 +481,7 @@ OPS = [
             sample((3, 4), np.array([4, -5, 7]), axis=1, mode="wrap"),
             sample((3, 4), np.array([4, -5, 2]), axis=-1, mode="clip"),
         ),
+        complex=True,
     ),
     Op(
         "put_along_axis",
@@ -483,6 +494,7 @@ OPS = [
             sample((3, 4), np.array([[2], [0], [1]]), (), 1),  # one value broadcast
             sample((3, 4), np.array([0, 11, 5]), (3,), None),
         ),
+        complex=True,
     ),
     Op(
         "select",
@@ -492,11 +504,13 @@ OPS = [
             sample(_SELECT_CONDS, [(3, 4), (4,)], 1.5),
             sample(_SELECT_CONDS[:1], [(1, 4)], np.linspace(-1.0, 1.0, 12).reshape(3, 4)),
         ),
+        complex=True,
     ),
     Op(
         "kron",
         composite=kron,
         samples=(sample((2, 3), (3, 2)), sample((3,), (2,)), sample((2, 2), (3,)), sample((2,), (2, 1, 2)), sample((), (3,))),
+        complex=HOLOMORPHIC,
     ),
     Op(
         "cross",
@@ -509,6 +523,7 @@ OPS = [
             sample((3, 2), (2, 3), axisa=0, axisb=1, axisc=-1),
             sample((3, 2), (3, 2), axis=0),
         ),
+        complex=HOLOMORPHIC,
     ),
 ]
 

@@ -31,7 +31,7 @@ import numpy as np
 
 import minidiff as md
 from minidiff.batching import rules
-from minidiff.extend import Op, hookimpl, sample
+from minidiff.extend import HOLOMORPHIC, Op, hookimpl, sample
 from minidiff.ops._axes import along, normalize_axis
 from minidiff.ops._operands import as_tensor, as_tensors, to_host
 from minidiff._tensor import Tensor
@@ -264,6 +264,8 @@ def _mode_slice(full: Tensor, n: int, m: int, mode: str) -> Tensor:
 
 
 def _correlate(a: Tensor, v: Tensor, mode: str) -> Tensor:
+    if v.dtype.kind == "c":  # NumPy's correlate conjugates v (its convolve does not)
+        v = md.conj(v)
     return _mode_slice(_correlate_full(a, v), a.shape[-1], v.shape[-1], mode)
 
 
@@ -274,7 +276,7 @@ def _convolve(a: Tensor, v: Tensor, mode: str) -> Tensor:
 
 
 def correlate(a: Any, v: Any, mode: str = "valid") -> Tensor:
-    """`numpy.correlate` of two 1-D sequences: `c[k] = sum_n a[n + k] v[n]`, with NumPy's
+    """`numpy.correlate` of two 1-D sequences: `c[k] = sum_n a[n + k] conj(v[n])`, with NumPy's
     `mode` ("valid", "same" or "full").
 
     >>> import minidiff as md
@@ -453,12 +455,17 @@ def _gradient_batch(call: Any, args: tuple, batched: tuple, params: dict) -> Any
 
 _KNOTS = np.array([-1.5, -0.4, 0.3, 1.2, 1.7])
 
+# Complex input (NumPy's interp takes complex fp only, which minidiff refuses: interp stays
+# real only): ediff1d and correlate (which conjugates v) are linear in each operand with real
+# coefficients (complex=True); trapezoid, convolve and gradient are complex differentiable in
+# every operand (HOLOMORPHIC). Their parts carry their own declarations.
 OPS = [
     Op(
         "ediff1d",
         composite=ediff1d,
         samples=(sample((5,)), sample((3, 4)), sample((4,), (2,), (1,)), sample((4,), to_begin=(3,))),
         batch=rules.composite(_ediff1d_batch, "ary", "to_end", "to_begin"),
+        complex=True,
     ),
     Op(
         "trapezoid",
@@ -472,6 +479,7 @@ OPS = [
             sample((2, 3), None, np.array([[0.5], [2.0]])),  # a spacing per row (broadcast)
         ),
         batch=rules.composite(_trapezoid_batch, "y", "x", "dx"),
+        complex=HOLOMORPHIC,
     ),
     Op(
         "interp",
@@ -493,6 +501,7 @@ OPS = [
             sample((n,), (m,), mode=mode) for n, m in ((5, 3), (3, 5), (4, 4), (6, 2)) for mode in _MODES
         ) + (sample((5,), (3,)),),
         batch=rules.composite(_pairwise_batch("correlate", _correlate), "a", "v"),
+        complex=True,
     ),
     Op(
         "convolve",
@@ -501,6 +510,7 @@ OPS = [
             sample((n,), (m,), mode=mode) for n, m in ((5, 3), (3, 5), (4, 4), (6, 1)) for mode in _MODES
         ) + (sample((5,), (3,)),),
         batch=rules.composite(_pairwise_batch("convolve", _convolve), "a", "v"),
+        complex=HOLOMORPHIC,
     ),
     Op(
         "gradient",
@@ -519,6 +529,7 @@ OPS = [
             sample((4, 3), np.array(0.5), np.array([0.0, 1.0, 3.0])),  # a scalar step as a tensor
         ),
         batch=rules.plain(_gradient_batch),
+        complex=HOLOMORPHIC,
     ),
 ]
 

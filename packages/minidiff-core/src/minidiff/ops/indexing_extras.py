@@ -173,11 +173,13 @@ def _index_add_reference(a: Any, indices: Any, b: Any) -> np.ndarray:
 _INTS = np.array([[0, 3, 5], [7, 0, 2]])
 _FLOATS = np.array([[0.0, 1.5, -2.0], [0.0, 0.0, 3.25]])
 
+# Complex input: `copy` and `index_add` are linear with real coefficients (complex=True).
 OPS = [
     Op(
         "copy",
         composite=copy,
         samples=(sample((3, 4)), sample(()), sample(_INTS, order=0)),
+        complex=True,
     ),
     # Integer- or boolean-valued: their outputs never allow grad.
     Op(
@@ -226,6 +228,7 @@ OPS = [
             sample((3, 4), (slice(1, None), 2), ()),
             sample((5,), np.array([4, 4, 4]), 2.5),
         ),
+        complex=True,
     ),
 ]
 

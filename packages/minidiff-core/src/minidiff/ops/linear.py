@@ -15,7 +15,7 @@ from typing import Any
 
 import minidiff as md
 from minidiff.batching.rules import batch_size, elementwise, logical_ndim, pad_to, shift_axis
-from minidiff.extend import Op, hookimpl, sample
+from minidiff.extend import HOLOMORPHIC, Op, hookimpl, sample
 from minidiff._tensor import Tensor
 
 
@@ -365,6 +365,9 @@ DIAGONAL_SAMPLES = (
     sample((2, 3, 4), offset=1, axis1=-1, axis2=1),
 )
 
+# The products are complex bilinear: their rules are the real formulas (no conjugates, as
+# NumPy's products take none), which the engine conjugates around (complex=HOLOMORPHIC);
+# trace is linear with real coefficients (complex=True).
 OPS = [
     Op(
         "matmul",
@@ -382,6 +385,7 @@ OPS = [
             sample((2, 3, 4), (4,)),
             sample((4,), (2, 4, 3)),
         ),
+        complex=HOLOMORPHIC,
     ),
     Op(
         "dot",
@@ -401,6 +405,7 @@ OPS = [
             sample((3, 4), ()),
             sample((), (3,)),
         ),
+        complex=HOLOMORPHIC,
     ),
     Op(
         "tensordot",
@@ -420,6 +425,7 @@ OPS = [
             sample((2, 3, 4), (4, 3), axes=([-1, 1], [0, -1])),
             sample((2, 3), (), axes=0),
         ),
+        complex=HOLOMORPHIC,
     ),
     Op(
         "einsum",
@@ -452,6 +458,7 @@ OPS = [
             sample((3, 4), [30, 1], (4,), [1]),
             sample((2, 3, 3), [Ellipsis, 0, 0], [Ellipsis, 0]),
         ),
+        complex=HOLOMORPHIC,
     ),
     Op(
         "trace",
@@ -460,6 +467,7 @@ OPS = [
         params={"offset": 0, "axis1": 0, "axis2": 1},
         batch=diagonal_plane_batch,
         samples=DIAGONAL_SAMPLES,
+        complex=True,
     ),
     Op(
         "outer",
@@ -468,6 +476,7 @@ OPS = [
         nargs=2,
         batch=_outer_batch,
         samples=(sample((3,), (4,)), sample((2, 3), (4,)), sample((3,), ())),
+        complex=HOLOMORPHIC,
     ),
 ]
 

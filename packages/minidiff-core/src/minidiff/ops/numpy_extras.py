@@ -21,7 +21,7 @@ import numpy as np
 import minidiff as md
 from minidiff.batching import rules
 from minidiff.batching.tensor import BatchedTensor
-from minidiff.extend import Op, hookimpl, sample
+from minidiff.extend import HOLOMORPHIC, Op, hookimpl, sample
 from minidiff.ops._operands import as_tensor
 from minidiff.ops._axes import normalize_axis
 from minidiff.ops.linear import DIAGONAL_SAMPLES, diagonal_plane_batch
@@ -202,6 +202,9 @@ def _triangle_batch(call, args, batched, params):
 
 _RADIANS_PER_DEGREE = math.pi / 180.0
 
+# Complex input: the triangles, diagonals, stacks and differences are linear with real
+# coefficients (complex=True), `inner` is a product without conjugates (HOLOMORPHIC), as
+# NumPy's; NumPy's deg2rad and rad2deg refuse complex numbers, so they stay real only.
 OPS = [
     Op(
         "tril",
@@ -210,6 +213,7 @@ OPS = [
         params={"k": 0},
         batch=_triangle_batch,
         samples=(sample((3, 4)), sample((3, 4), k=1), sample((2, 3, 4), k=-1), sample((4, 3), k=-2)),
+        complex=True,
     ),
     Op(
         "triu",
@@ -218,6 +222,7 @@ OPS = [
         params={"k": 0},
         batch=_triangle_batch,
         samples=(sample((3, 4)), sample((3, 4), k=1), sample((2, 3, 4), k=-1), sample((4, 3), k=-2)),
+        complex=True,
     ),
     Op(
         "diagonal",
@@ -227,26 +232,31 @@ OPS = [
         params={"offset": 0, "axis1": 0, "axis2": 1},
         batch=diagonal_plane_batch,
         samples=DIAGONAL_SAMPLES,
+        complex=True,
     ),
     Op(
         "diag",
         composite=diag,
         samples=(sample((4,)), sample((3,), 1), sample((3,), -2), sample((3, 4)), sample((4, 3), -1)),
+        complex=True,
     ),
     Op(
         "atleast_1d",
         composite=atleast_1d,
         samples=(sample(()), sample((3,)), sample((2, 3)), sample((), (3,), (2, 3))),
+        complex=True,
     ),
     Op(
         "atleast_2d",
         composite=atleast_2d,
         samples=(sample(()), sample((3,)), sample((2, 3)), sample((), (3,), (2, 3, 1))),
+        complex=True,
     ),
     Op(
         "atleast_3d",
         composite=atleast_3d,
         samples=(sample(()), sample((3,)), sample((2, 3)), sample((2, 1, 3, 2)), sample((3,), (2, 3), ())),
+        complex=True,
     ),
     Op(
         "vstack",
@@ -260,23 +270,28 @@ OPS = [
             sample((2, 3)),
             sample((2, 3, 2)),
         ),
+        complex=True,
     ),
     Op(
         "hstack",
         composite=hstack,
         samples=(sample([(2,), (3,)]), sample([(2, 3), (2, 1)]), sample([(), ()]), sample((4,)), sample((2, 3, 2))),
+        complex=True,
     ),
-    Op("dstack", composite=dstack, samples=(sample([(2, 3), (2, 3)]), sample([(3,), (3,)]), sample((2, 3, 2)))),
+    Op("dstack", composite=dstack, samples=(sample([(2, 3), (2, 3)]), sample([(3,), (3,)]), sample((2, 3, 2))),
+       complex=True),
     Op(
         "column_stack",
         composite=column_stack,
         samples=(sample([(3,), (3, 2)]), sample([(2,), (2,)]), sample((3,)), sample((2, 3, 2))),
+        complex=True,
     ),
-    Op("ravel", composite=ravel, samples=(sample((3, 4)), sample((2, 3, 4)), sample(()))),
+    Op("ravel", composite=ravel, samples=(sample((3, 4)), sample((2, 3, 4)), sample(())), complex=True),
     Op(
         "inner",
         composite=inner,
         samples=(sample((4,), (4,)), sample((3, 4), (4,)), sample((2, 4), (3, 4)), sample((3, 4), ())),
+        complex=HOLOMORPHIC,
     ),
     Op(
         "diff",
@@ -290,6 +305,7 @@ OPS = [
             sample((3, 4), 2, -1, 0.5),
             sample((3, 4), append=1.0),
         ),
+        complex=True,
     ),
     # A product rather than xp.deg2rad: not every array namespace has the angle functions.
     Op(

@@ -16,7 +16,7 @@ import numpy as np
 
 import minidiff as md
 from minidiff.batching import rules
-from minidiff.extend import Op, hookimpl, sample
+from minidiff.extend import HOLOMORPHIC, Op, hookimpl, sample
 from minidiff.lazy import reads_values_ok
 from minidiff.ops._axes import kept_shape, normalize_axes, reduced_size
 
@@ -246,8 +246,8 @@ VAR_SAMPLES = (
 # `dtype=`: accumulation in float32 (forward only: finite differences need float64) and
 # integers summed into floats
 DTYPE_SAMPLES = (
-    sample((3, 4), dtype=np.float64),
-    sample((2, 3, 4), axis=1, dtype=np.float32, order=0),
+    sample((3, 4), dtype=np.float64, complex=False),  # a cast of complex to float drops the imaginary part
+    sample((2, 3, 4), axis=1, dtype=np.float32, order=0, complex=False),
     sample(np.arange(12).reshape(3, 4) % 5, axis=0, dtype=np.float64, order=0),
     sample(np.array([100, 100, 100], dtype=np.int8), dtype=np.int8, order=0),  # wraps, as in NumPy
 )
@@ -307,11 +307,22 @@ DIFFERENTIABLE = [
         params=DTYPE_PARAMS,
         samples=(*REDUCTION_SAMPLES, *PROD_ZERO_SAMPLES, *DTYPE_SAMPLES),
         batch=rules.axis(),
+        # g * (product of the others): the real formula, complex differentiable (its masks
+        # compare with 0 and magnitudes, which complex numbers allow)
+        complex=HOLOMORPHIC,
     ),
+    # Real only: NumPy orders complex numbers by real part first, an order with no derivative.
     Op("max", "max", vjp=(extremum_vjp,), params=AXIS_PARAMS, samples=(*REDUCTION_SAMPLES, *TIE_SAMPLES), batch=rules.axis()),
     Op("min", "min", vjp=(extremum_vjp,), params=AXIS_PARAMS, samples=(*REDUCTION_SAMPLES, *TIE_SAMPLES), batch=rules.axis()),
-    Op("var", _moment("var"), vjp=(var_vjp,), params=DDOF_PARAMS, samples=VAR_SAMPLES, batch=rules.axis()),
-    Op("std", _moment("std"), vjp=(std_vjp,), params=DDOF_PARAMS, samples=VAR_SAMPLES, batch=rules.axis()),
+    # var of complex x is real, mean |x - mean|^2: its derivatives along the real and imaginary
+    # parts of x are 2 Re(x - mean) / (n - ddof) and 2 Im(x - mean) / (n - ddof), so the real
+    # rule g * 2 (x - mean) / (n - ddof) is already the convention's gradient (g is real); so is
+    # std's, g (x - mean) / ((n - ddof) std).
+    Op("var", _moment("var"), vjp=(var_vjp,), params=DDOF_PARAMS, samples=VAR_SAMPLES, batch=rules.axis(),
+       complex=True),
+    Op("std", _moment("std"), vjp=(std_vjp,), params=DDOF_PARAMS, samples=VAR_SAMPLES, batch=rules.axis(),
+       complex=True),
+    # Real only: its shift is the max, and NumPy's logaddexp (the reference) refuses complex.
     Op(
         "logsumexp",
         _logsumexp,
@@ -322,7 +333,10 @@ DIFFERENTIABLE = [
         reference=logsumexp_reference,
         batch=rules.axis(),
     ),
-    Op("cumsum", "cumsum", vjp=(cumsum_vjp,), params={"axis": None}, samples=CUMSUM_SAMPLES, batch=rules.axis(none="flatten")),
+    Op(
+        "cumsum", "cumsum", vjp=(cumsum_vjp,), params={"axis": None}, samples=CUMSUM_SAMPLES,
+        batch=rules.axis(none="flatten"), complex=True,  # linear, with real coefficients
+    ),
 ]
 
 # Integer- or boolean-valued: their outputs never allow grad.

@@ -370,6 +370,8 @@ def _scatter_add_batch(call, args, batched, params):
 
 _MASK = np.array([[True, False, True, False], [False, False, True, True], [True, True, False, False]])
 
+# Every op here only moves elements (a pad adds constants): linear with real coefficients,
+# so its rules hold for complex numbers as they are (complex=True).
 OPS = [
     Op(
         "reshape",
@@ -380,6 +382,7 @@ OPS = [
         reference=_reshape_reference,
         batch=_reshape_batch,
         samples=(sample((3, 4), shape=(4, 3)), sample((2, 3, 4), shape=(-1, 4)), sample((), shape=(1, 1))),
+        complex=True,
     ),
     Op(
         "transpose",
@@ -389,6 +392,7 @@ OPS = [
         params={"axes": None},
         batch=_transpose_batch,
         samples=(sample((3, 4)), sample((2, 3, 4), axes=(1, -1, 0)), sample((2, 3, 4), axes=(2, 0, 1)), sample(())),
+        complex=True,
     ),
     Op(
         "swapaxes",
@@ -398,6 +402,7 @@ OPS = [
         params={"axis1": None, "axis2": None},
         batch=_swapaxes_batch,
         samples=(sample((3, 4), axis1=0, axis2=1), sample((2, 3, 4), axis1=-1, axis2=0)),
+        complex=True,
     ),
     Op(
         "moveaxis",
@@ -410,6 +415,7 @@ OPS = [
             sample((2, 3, 4), source=0, destination=-1),
             sample((2, 3, 4), source=(0, -1), destination=(-1, 1)),
         ),
+        complex=True,
     ),
     Op(
         "expand_dims",
@@ -419,6 +425,7 @@ OPS = [
         params={"axis": None},
         batch=_expand_dims_batch,
         samples=(sample((3, 4), axis=0), sample((3, 4), axis=(0, -1)), sample((), axis=0)),
+        complex=True,
     ),
     Op(
         "squeeze",
@@ -428,6 +435,7 @@ OPS = [
         params={"axis": None},
         batch=_squeeze_batch,
         samples=(sample((1, 3, 1)), sample((1, 3, 1), axis=-1), sample((1, 3, 1), axis=(0, 2)), sample((1, 1))),
+        complex=True,
     ),
     Op(
         "concatenate",
@@ -441,6 +449,7 @@ OPS = [
             sample([(2, 3), (2, 1), (2, 2)], axis=-1),
             sample([(2, 3), (3,)], axis=None),
         ),
+        complex=True,
     ),
     Op(
         "stack",
@@ -450,6 +459,7 @@ OPS = [
         params={"axis": 0},
         batch=_stack_batch,
         samples=(sample([(2, 3), (2, 3)]), sample([(3,), (3,), (3,)], axis=-1), sample([(), ()])),
+        complex=True,
     ),
     Op(
         "broadcast_to",
@@ -458,6 +468,7 @@ OPS = [
         params={"shape": None},
         batch=_broadcast_to_batch,
         samples=(sample((3, 1), shape=(2, 3, 4)), sample((), shape=(3,))),
+        complex=True,
     ),
     Op(
         "flip",
@@ -466,6 +477,7 @@ OPS = [
         params={"axis": None},
         batch=rules.axis("axis"),
         samples=(sample((3, 4)), sample((2, 3, 4), axis=(0, -1)), sample((3, 4), axis=-1), sample(())),
+        complex=True,
     ),
     Op(
         "repeat",
@@ -481,6 +493,7 @@ OPS = [
             sample((2, 3), repeats=[1, 2, 1, 1, 3, 2]),
             sample((), repeats=3),
         ),
+        complex=True,
     ),
     Op(
         "tile",
@@ -494,6 +507,7 @@ OPS = [
             sample((2, 3, 2), reps=(2, 1)),
             sample((), reps=(2, 3)),
         ),
+        complex=True,
     ),
     Op(
         "pad",
@@ -512,6 +526,7 @@ OPS = [
             sample((3, 4), pad_width=((2, 1), (1, 3)), mode="symmetric"),
             sample((2, 3), pad_width=((3, 1), (5, 4)), mode="wrap"),  # wraps more than once
         ),
+        complex=True,
     ),
     Op(
         "take_along_axis",
@@ -527,6 +542,7 @@ OPS = [
             sample((2, 3, 4), np.array([[[3], [0], [0]], [[1], [1], [2]]])),
             sample((3, 4), np.array([0, 5, 5, 11]), axis=None),
         ),
+        complex=True,
     ),
     Op(
         "getitem",
@@ -555,6 +571,7 @@ OPS = [
             sample((), key=()),
             sample((), key=None),
         ),
+        complex=True,
     ),
     Op(
         "scatter_add",
@@ -572,6 +589,7 @@ OPS = [
             sample((6,), shape=(3, 4), key=_MASK),
             sample((), shape=(), key=()),
         ),
+        complex=True,
     ),
 ]
 
@@ -609,6 +627,7 @@ OPS.append(
         composite=split,
         samples=(sample((4, 3), 2), sample((2, 6), [1, 4], axis=1), sample((5,), [2, 2])),
         reference=np.split,
+        complex=True,
     )
 )
 

@@ -26,7 +26,7 @@ import numpy as np
 
 import minidiff as md
 from minidiff.batching import rules
-from minidiff.extend import Op, Sample, hookimpl, sample
+from minidiff.extend import HOLOMORPHIC, Op, Sample, hookimpl, sample
 
 __all__ = ["OPS"]
 
@@ -205,9 +205,13 @@ def _ldexp(xp: Any, x1: Any, x2: Any) -> Any:
 
 
 def _float_power(xp: Any, x1: Any, x2: Any) -> Any:
-    # NumPy computes float_power in float64 whatever the inputs.
+    # NumPy computes float_power in float64 whatever the inputs, complex128 for complex ones
+    # (complex64, the widest MLX has, there).
+    complex_ = any(hasattr(v, "dtype") and xp.issubdtype(v.dtype, np.complexfloating) for v in (x1, x2))
+    target = (getattr(xp, "complex128", None) or xp.complex64) if complex_ else xp.float64
+
     def wide(v: Any) -> Any:
-        return v.astype(xp.float64) if hasattr(v, "astype") else float(v)
+        return v.astype(target) if hasattr(v, "astype") else complex(v) if isinstance(v, complex) else float(v)
 
     return xp.power(wide(x1), wide(x2))
 
@@ -217,12 +221,25 @@ def _nan_to_num(xp: Any, x: Any, copy: bool, nan: float, posinf: Any, neginf: An
     if xp is np:
         return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
     # Elsewhere built from `where`: MLX's own nan_to_num refuses float64.
+    if xp.issubdtype(x.dtype, np.complexfloating):  # as NumPy: the real and imaginary parts apart
+        real, imag = (_nan_to_num(xp, part(x), copy, nan, posinf, neginf) for part in (xp.real, xp.imag))
+        return real + 1j * imag
     if not xp.issubdtype(x.dtype, np.floating):
         return x + 0  # no NaN or infinity in an integer array
     big = float(xp.finfo(x.dtype).max)
     x = xp.where(x == math.inf, big if posinf is None else posinf, x)
     x = xp.where(x == -math.inf, -big if neginf is None else neginf, x)
     return xp.where(x != x, nan, x)
+
+
+def _nan_to_num_vjp(g: Any, ans: Any, x: Any, copy: bool, nan: float, posinf: Any, neginf: Any) -> Any:
+    """g where x is finite, 0 where it was replaced; for complex x the real and imaginary
+    parts are replaced apart (as NumPy does), so each part of g is kept where that part of x
+    is finite."""
+    if x.dtype.kind != "c":
+        return md.where(md.isfinite(x), g, 0.0)
+    real = md.where(md.isfinite(md.real(x)), md.real(g), 0.0)
+    return real + 1j * md.where(md.isfinite(md.imag(x)), md.imag(g), 0.0)
 
 
 def _nan_to_num_reference(x, copy=True, nan=0.0, posinf=None, neginf=None):
@@ -296,6 +313,14 @@ _WITH_NANS = (
 
 # ---------------------------------------------------------------------------- the table
 
+# Complex input: sinc, true_divide and float_power are complex differentiable, their rules
+# the real formulas (HOLOMORPHIC); nan_to_num is the identity where it keeps a value, with a
+# rule for complex input (complex=True). The rest stay real only: NumPy's logaddexp2,
+# heaviside, copysign and ldexp refuse complex numbers, fmax, fmin and relu order them (by
+# real part first: no derivative), erf and erfc are real approximations (NumPy has neither,
+# SciPy's complex erf is another algorithm), sigmoid's reference is logaddexp (real only),
+# and softmax and log_softmax shift by the max, which for complex numbers puts log_softmax's
+# logarithm on another branch than NumPy's (PyTorch refuses complex softmax too).
 OPS = [
     # sinc(0) = 1 and its gradient there is 0, second derivative -π²/3 (see _sinc_slope).
     # PyTorch agrees at first order but gives NaN at second order at 0; JAX is right at 0
@@ -310,6 +335,7 @@ OPS = [
             sample(np.array([0.0, 0.05, -0.1, 0.1, 0.1001, 1.0, -1.5, 2.5])),  # 0 and the series' edge
         ),
         batch=rules.elementwise,
+        complex=HOLOMORPHIC,
     ),
     Op(
         "logaddexp2",
@@ -348,7 +374,7 @@ OPS = [
     Op(
         "nan_to_num",
         _nan_to_num,
-        vjp=(lambda g, ans, x, copy, nan, posinf, neginf: md.where(md.isfinite(x), g, 0.0),),
+        vjp=(_nan_to_num_vjp,),
         params={"copy": True, "nan": 0.0, "posinf": None, "neginf": None},
         reference=_nan_to_num_reference,
         samples=(
@@ -359,6 +385,7 @@ OPS = [
             sample(np.array([np.nan, np.inf, -np.inf, 0.5]), nan=-1.0, posinf=9.0, neginf=-9.0),
         ),
         batch=rules.elementwise,
+        complex=True,
     ),
     # Piecewise constant in x1, so 0 there (also at x1 = 0, where it jumps); x2 is the value
     # at x1 = 0 and gets g exactly there. As JAX; PyTorch has no derivative for heaviside.
@@ -392,6 +419,7 @@ OPS = [
         "true_divide",
         composite=lambda x1, x2: md.divide(x1, x2),
         samples=(sample((3, 4), (3, 4), domain=POSITIVE), sample((3, 1), (4,), domain=POSITIVE)),
+        complex=HOLOMORPHIC,
     ),
     # Always float64, as NumPy. d/dx2 at x1 = 0 is 0 for x2 >= 0 (0**x2 is constant there),
     # as PyTorch and JAX give.
@@ -409,6 +437,7 @@ OPS = [
             sample((3, 4), 0.5, domain=POSITIVE),
         ),
         batch=rules.elementwise,
+        complex=HOLOMORPHIC,
     ),
     # x1 * 2**x2 is linear in x1, so the rule is ldexp itself; x2 holds integers. (PyTorch
     # gets 0 for negative x2, rounding 2**x2 as an integer; JAX gets 1 at x1 = 0.)

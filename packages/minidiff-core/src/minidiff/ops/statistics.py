@@ -45,7 +45,7 @@ import numpy as np
 
 import minidiff as md
 from minidiff.batching import rules
-from minidiff.extend import Op, hookimpl, sample
+from minidiff.extend import HOLOMORPHIC, Op, hookimpl, sample
 from minidiff.ops._operands import as_tensor, to_host
 from minidiff.ops._axes import kept_shape, normalize_axes, normalize_axis, reduced_size
 from minidiff.ops.reductions import needs_exact_products
@@ -403,6 +403,8 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     if np.any(to_host(scale) == 0.0):
         raise ZeroDivisionError("average: weights sum to zero, can't be normalized")
     avg = md.sum(x * w, axis=axis, keepdims=keepdims) / scale
+    if returned and scale.dtype != avg.dtype:  # NumPy sums the weights in the result's dtype (complex for complex a)
+        scale = md.astype(scale, dtype=avg.dtype)
     return (avg, md.broadcast_to(scale, avg.shape)) if returned else avg
 
 
@@ -500,6 +502,13 @@ _AXES = (
 # the reductions among the composites: one call on the batch, their axes shifted past it
 _REDUCTION = rules.composite(rules.axis(), "a")
 
+# Complex input: cumprod's rule is the real formula, g times products of the others, complex
+# differentiable (HOLOMORPHIC; its zero handling compares magnitudes); nansum, nanmean and
+# average are linear in `a` with real coefficients (average is a ratio in complex weights:
+# HOLOMORPHIC). The ops that order values (nanmax, nanmin, ptp, median, quantile, percentile,
+# the running extrema) stay real only: NumPy orders complex numbers by real part first, an
+# order with no derivative, and its quantile refuses complex input.
+
 OPS = [
     Op(
         "cumprod",
@@ -516,6 +525,7 @@ OPS = [
             sample(_ZEROS),
         ),
         batch=rules.axis(none="flatten"),
+        complex=HOLOMORPHIC,
     ),
     Op(
         "nansum",
@@ -528,12 +538,14 @@ OPS = [
             sample((3, 4), axis=1, where=_MASK),
         ),
         batch=_REDUCTION,
+        complex=True,
     ),
     Op(
         "nanmean",
         composite=nanmean,
         samples=(*_AXES, sample(_SOME_NANS), sample(_SOME_NANS, axis=0), sample((3, 4), axis=1, where=_MASK)),
         batch=_REDUCTION,
+        complex=True,
     ),
     Op(
         "nanmax",
@@ -613,6 +625,7 @@ OPS = [
             sample((3, 4), axis=1, returned=True, keepdims=True),
         ),
         batch=rules.composite(_average_batch, "a", "weights"),
+        complex=HOLOMORPHIC,
     ),
     Op(
         "cummax",
