@@ -53,7 +53,10 @@ def _stable_argsort(xp: Any, data: Any, axis: int, descending: bool) -> Any:
 def _argsort_forward(xp: Any, x: Any, axis: int = -1, descending: bool = False, stable: bool = True) -> Any:
     if x.ndim == 0:
         raise ValueError("argsort of a 0-d tensor: there is no axis to sort along")
-    return _stable_argsort(xp, x, axis if axis >= 0 else axis + x.ndim, descending)
+    order = _stable_argsort(xp, x, axis if axis >= 0 else axis + x.ndim, descending)
+    if str(order.dtype).rsplit(".", 1)[-1] != "int64":  # MLX's indices are uint32; the standard's are the default int
+        order = xp.astype(order, np.int64)
+    return order
 
 
 def _argsort_reference(x: Any, axis: int = -1, descending: bool = False, stable: bool = True) -> Any:

@@ -107,7 +107,24 @@ def unstack(x: Any, /, *, axis: int = 0) -> tuple[Tensor, ...]:
 def _searchsorted(xp: Any, x1: Any, x2: Any, *, side: str = "left", sorter: Any = None) -> Any:
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
-    return xp.searchsorted(x1, x2, side=side, sorter=sorter)
+    if sorter is not None:  # x1 in the order `sorter` gives (MLX's searchsorted has no sorter=)
+        x1 = xp.take(x1, sorter)
+    found = xp.searchsorted(x1, x2, side=side)
+    if str(found.dtype).rsplit(".", 1)[-1] != "int64":  # MLX's indices are uint32; the standard's are the default int
+        found = xp.astype(found, np.int64)
+    return found
+
+
+def _signbit(xp: Any, x: Any) -> Any:
+    native = getattr(xp, "signbit", None)
+    if native is not None:
+        return native(x)
+    # a namespace without signbit (MLX): the sign bit read through an integer view of the
+    # same width, which also tells -0.0 and -nan from +0.0 and nan
+    dtype = np.dtype(str(x.dtype).rsplit(".", 1)[-1])
+    if dtype.kind != "f":
+        return x < 0
+    return xp.view(x, getattr(xp, f"int{8 * dtype.itemsize}")) < 0
 
 
 def _searchsorted_batch(call: Any, args: tuple, batched: tuple, params: dict) -> Any:
@@ -149,7 +166,7 @@ DIFFERENTIABLE = [
 # Integer- or boolean-valued: their outputs never allow grad.
 NON_DIFFERENTIABLE = [
     *(Op(name, name, nargs=2, samples=(sample(*_INTS),), batch=rules.elementwise) for name in ("left_shift", "right_shift")),
-    Op("signbit", "signbit", samples=(sample(np.array([-1.0, -0.0, 0.0, 2.0, -np.inf, np.nan])),), batch=rules.elementwise),
+    Op("signbit", _signbit, reference=np.signbit, samples=(sample(np.array([-1.0, -0.0, 0.0, 2.0, -np.inf, np.nan])),), batch=rules.elementwise),
     Op(
         "searchsorted",
         _searchsorted,
