@@ -146,7 +146,7 @@ def _refuse_phase_dependent(coupling: Tensor, op: str, what: str) -> None:
     data = coupling.data
     drift = xp.abs(xp.imag(xp.diagonal(data, axis1=-2, axis2=-1)))
     scale = 1.0 + xp.max(xp.abs(data))
-    if bool(xp.any(drift > math.sqrt(np.finfo(data.dtype).eps) * scale)):
+    if bool(xp.any(drift > math.sqrt(np.finfo(coupling.dtype).eps) * scale)):
         raise ValueError(
             f"{op}: the gradient is undefined: complex {what} are defined up to a phase each, and the loss depends "
             f"on those phases (Im diag of the coupling is {float(xp.max(drift))!r}); use a loss that is invariant "
@@ -617,8 +617,12 @@ def _vector_norm_vjp(g: Tensor, ans: Tensor, x: Tensor, axis: Any, keepdims: boo
     if p == 1:
         return g * _sgn(x)  # 0 at a zero entry: the subgradient PyTorch returns
     if math.isinf(p):
-        # The entries of largest (smallest) magnitude share g evenly, as in PyTorch.
-        hit = md.abs(x) == ans
+        # The entries of largest (smallest) magnitude share g evenly, as in PyTorch. Found
+        # among |x| itself, not by comparing with `ans`: a backend whose norm kernel runs
+        # elsewhere (MLX's, on the host) may round a complex |x| differently.
+        magnitude = md.abs(x)
+        extreme = md.max if p > 0 else md.min
+        hit = magnitude == extreme(magnitude, axis=axis, keepdims=True)
         return g * _sgn(x) * hit / md.sum(hit, axis=axis, keepdims=True)
     if p < 1 and bool(x.backend.xp.any(x.data == 0)):
         raise ValueError(f"vector_norm: the gradient of the ord={ord!r} norm at a zero entry is infinite")
@@ -1104,6 +1108,34 @@ OPS = [
         complex=True,
     ),
 ]
+
+
+def _complex128_samples(ops: list[Op], backend: str, reason: str) -> dict[str, str]:
+    """Expected-failure keys (`minidiff.testing.expected`) for the checks of every sample
+    that pins a complex128 matrix, on a backend that has no complex128."""
+    found = {}
+    for op in ops:
+        for index, one in enumerate(op.samples):
+            if not any(isinstance(arg, np.ndarray) and arg.dtype == np.complex128 for arg in one.args):
+                continue
+            checks = ["forward", "no_grad", "batching"]
+            checks += ["first_order", "float32"] if one.order >= 1 else []
+            checks += ["second_order"] if one.order >= 2 else []
+            found.update({f"test_{check}[{op.qualname}-{index}-{backend}]": reason for check in checks})
+    return found
+
+
+def __getattr__(name: str) -> Any:
+    # Built on first read, as the kit reads it: it covers solvers.py's ops, which import this module.
+    if name == "EXPECTED_FAILURES":
+        from minidiff_ops_linalg.solvers import SOLVER_OPS
+
+        return _complex128_samples(
+            [*OPS, *SOLVER_OPS], "mlx",
+            "MLX has no complex128, the dtype of this sample's fixed complex matrices; the random samples' complex "
+            "checks (test_complex_*) run MLX's complex64",
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @hookimpl
