@@ -50,11 +50,16 @@ def bind_aliases(registry: Any = None) -> None:
     """
     minidiff = sys.modules["minidiff"]
     here = vars(minidiff)
-    for alias, target in ALIASES.items():
-        if target in here:
-            setattr(minidiff, alias, here[target])
     linalg = here.get("linalg")
+    holders = [(minidiff, ALIASES, "")]
     if getattr(linalg, "__minidiff_namespace__", False):
-        for alias, target in LINALG_ALIASES.items():
-            if target in here and alias not in vars(linalg):
-                setattr(linalg, alias, here[target])
+        holders.append((linalg, LINALG_ALIASES, "linalg."))
+    for holder, aliases, prefix in holders:
+        for alias, target in aliases.items():
+            own = getattr(vars(holder).get(alias), "op", None)
+            if getattr(own, "qualname", None) == prefix + alias:
+                continue  # an op registered under the standard's name itself stays
+            if target in here:
+                setattr(holder, alias, here[target])
+            elif alias in vars(holder):
+                delattr(holder, alias)  # its op is gone (a plugin disabled since the last load)
