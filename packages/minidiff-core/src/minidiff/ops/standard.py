@@ -85,6 +85,8 @@ def cumulative_sum(x: Any, /, *, axis: int | None = None, dtype: Any = None, inc
     if dtype is not None and np.dtype(dtype) != x.dtype:
         x = md.astype(x, dtype)
     out = md.cumsum(x, axis=axis)
+    if dtype is not None and out.dtype != np.dtype(dtype):
+        out = md.astype(out, dtype)  # NumPy's cumsum widens small integers; dtype= asks for these (wrapping alike)
     if include_initial:
         shape = x.shape[:axis] + (1,) + x.shape[axis + 1 :]
         out = md.concatenate([md.zeros(shape, dtype=out.dtype, backend=x.backend.name), out], axis=axis)
@@ -158,6 +160,7 @@ DIFFERENTIABLE = [
             sample((3, 4), axis=1),
             sample((3, 4), axis=0, include_initial=True),
             sample((4,), include_initial=True),
+            sample(np.array([200, 100, 7], dtype=np.uint8), dtype=np.uint8, include_initial=True, order=0),
         ),
     ),
     Op("unstack", composite=unstack, samples=(sample((3, 2)), sample((2, 3, 4), axis=-1))),
