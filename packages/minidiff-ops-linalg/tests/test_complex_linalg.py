@@ -36,7 +36,7 @@ def test_log_abs_det_has_gradient_inverse_conjugate_transpose(rng):
     np.testing.assert_allclose(got, np.linalg.inv(a).conj().T, rtol=1e-12, atol=1e-12)
 
 
-def test_slogdet_sign_phase_has_gradient_minus_i_inverse_conjugate_transpose(rng):
+def test_slogdet_sign_phase_has_gradient_i_times_inverse_conjugate_transpose(rng):
     # sign = e^{iθ} with θ = Im log det A: dθ = Im tr(A⁻¹ dA) = Im <A⁻ᴴ, dA> = Re <i A⁻ᴴ, dA>
     # (<X, Y> = Σ conj(X) Y), so the gradient of θ = angle(sign) is i A⁻ᴴ.
     a = _complex(rng, 3, 3)
