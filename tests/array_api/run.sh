@@ -24,12 +24,14 @@ if [[ "${1:-}" == "--numpy" ]]; then
     shift
 fi
 
-if [[ ! -d "$dir/.git" ]]; then
+if [[ ! -e "$dir/.git" ]]; then
     git clone --quiet https://github.com/data-apis/array-api-tests.git "$dir"
 fi
 git -C "$dir" fetch --quiet origin "$SUITE_COMMIT" 2>/dev/null || true
 git -C "$dir" checkout --quiet "$SUITE_COMMIT"
-git -C "$dir" submodule update --init --quiet   # the standard's own signatures (array-api)
+if [[ ! -e "$dir/array-api/src" ]]; then
+    git -C "$dir" submodule update --init --quiet   # the standard's own signatures (array-api)
+fi
 "$PYTHON" -m pip install --quiet -r "$dir/requirements.txt"
 
 cd "$dir"
