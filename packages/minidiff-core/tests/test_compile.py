@@ -72,6 +72,11 @@ def transforms(x, w):
     return value, g, hess_diag
 
 
+def jacobians(x):
+    """md.jacobian (vectorized through md.vmap, which stacks its input with `backend.xp`) and md.hessian."""
+    return md.jacobian(lambda z: md.sin(z) * z[::-1])(x), md.hessian(lambda z: (z ** 3 * z[0]).sum())(x)
+
+
 def higher_order(x):
     """`backward(allow_higher_order=True)`, then differentiate the gradient again."""
     y = (x ** 3).sum()
@@ -159,8 +164,8 @@ def test_captured_parameters_are_read_at_each_call(backend):
 
 @pytest.mark.parametrize(
     "step, shapes",
-    [(transforms, [(5,), (5,)]), (higher_order, [(4,)]), (shapes_and_indexing, [(3, 4), (3, 1)])],
-    ids=["grad-value_and_grad-second-order", "higher-order-backward", "shapes-and-indexing"],
+    [(transforms, [(5,), (5,)]), (jacobians, [(4,)]), (higher_order, [(4,)]), (shapes_and_indexing, [(3, 4), (3, 1)])],
+    ids=["grad-value_and_grad-second-order", "jacobian-hessian", "higher-order-backward", "shapes-and-indexing"],
 )
 def test_replay_is_bitwise_eager(backend, step, shapes):
     run_both(step, lambda call: fresh(np.random.default_rng(call), shapes))

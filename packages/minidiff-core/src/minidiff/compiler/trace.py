@@ -10,6 +10,10 @@ so the eager path pays nothing when no trace is running:
   `astype`, `from_host`, `update`, `setitem`, `scatter_add`) record their calls too, so a
   copy the engine makes, a `Tensor(...)` built inside the step and an in-place
   `w -= lr * g` are part of the program;
+- each backend's array namespace `backend.xp` becomes a recording one, so library code that
+  calls it directly on arrays (`md.vmap` stacking its inputs, the engine's seed of ones)
+  is recorded too; a call there that returns a Python number computed from the step's
+  arrays is a value read;
 - the `Tensor` methods that hand a value to Python (`bool(t)`, `float(t)`, `t.item()`,
   `t.numpy()`, `np.asarray(t)`, printing) and `md.random`'s draws report to the trace, which
   then stops recording: the call finishes eagerly and the signature stays eager;
@@ -28,6 +32,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from functools import partial
+from types import ModuleType
 from typing import Any, Callable
 
 from minidiff import dispatch
@@ -41,6 +47,10 @@ from minidiff.compiler.errors import CompileError
 RECORDED_METHODS = ("array", "asarray", "astype", "from_host", "update", "setitem", "scatter_add")
 #: the `Step.op` of a recorded write into an existing array: fusion keeps reads on their side of it
 WRITES = "writes"
+#: how a call through a recording `backend.xp` is recorded: a result that is not an array is
+#: not replayed (a dtype, a shape), or is a value read (a number computed from the step's arrays)
+QUERY = "query"
+_NUMBERS = frozenset({bool, int, float, complex})
 #: Backend methods that hand values to the host: a value read
 READING_METHODS = ("to_host", "compute")
 #: Tensor methods that hand a value to Python, with how the warning names them
@@ -136,6 +146,13 @@ class Trace:
     def record(self, fn: Callable[..., Any], op: Any, args: tuple, kwargs: dict, out: Any) -> None:
         resolve = self.resolve
         step = Step(fn, op, tuple([resolve(a) for a in args]), {k: resolve(v) for k, v in kwargs.items()}, None)
+        if op is QUERY:
+            kind = type(out)
+            if out is not None and (kind in _PLAIN or isinstance(out, (type, tuple)) or hasattr(out, "kind")):
+                if kind in _NUMBERS and (_has_ref(step.args) or _has_ref(tuple(step.kwargs.values()))):
+                    self.value_read(f"xp.{getattr(fn, '__name__', 'function')}(...) returning a number")
+                return  # a dtype, a shape, a flag: fixed by the signature, nothing to replay
+            step.op = None
         if type(out) not in _PLAIN:
             step.out = name = f"v{self.count}"
             self.count += 1
@@ -206,6 +223,14 @@ class Trace:
         self.stopped = (what, where)
 
 
+def _has_ref(values: Any) -> bool:
+    for value in values:
+        kind = type(value)
+        if kind is Ref or (kind is Build and _has_ref([v for _, v in value.items] if value.kind is dict else value.items)):
+            return True
+    return False
+
+
 def user_location() -> str:
     """`file:line` of the innermost frame outside minidiff: the user's code that read."""
     frame = sys._getframe(1)
@@ -235,7 +260,44 @@ def recording(fn: Callable[..., Any], op: Any = None) -> Callable[..., Any]:
         return out
 
     recorded.__wrapped__ = fn  # type: ignore[attr-defined]
+    recorded.__md_recorded__ = fn  # type: ignore[attr-defined]
     return recorded
+
+
+class _RecordingNamespace:
+    """`backend.xp` while tracing: its functions record their calls (submodules such as
+    `xp.linalg` too); classes and constants (dtypes, `newaxis`) are the namespace's own."""
+
+    def __init__(self, xp: Any) -> None:
+        self._xp = xp
+        self._made: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        made = self._made.get(name)
+        if made is not None:
+            return made
+        value = getattr(self._xp, name)
+        if isinstance(value, type) or not callable(value):
+            made = _RecordingNamespace(value) if isinstance(value, ModuleType) else value
+        else:
+            made = recording(value, QUERY)
+        self._made[name] = made
+        return made
+
+
+def _real(kernel: Callable[..., Any]) -> Callable[..., Any]:
+    """`kernel` as built outside a trace: a kernel built while `backend.xp` records calls
+    the namespace's own functions, not their recording wrappers."""
+    inner = getattr(kernel, "__md_recorded__", None)
+    if inner is not None:
+        return inner
+    if type(kernel) is partial and kernel.args and type(kernel.args[0]) is _RecordingNamespace:
+        return partial(kernel.func, kernel.args[0]._xp, *kernel.args[1:], **kernel.keywords)
+    return kernel
+
+
+def _record_kernel(kernel: Callable[..., Any], op: Any) -> Callable[..., Any]:
+    return recording(_real(kernel), op)
 
 
 def _reading(method: Callable[..., Any], what: str) -> Callable[..., Any]:
@@ -342,10 +404,12 @@ def _backend_classes() -> list[type]:
 def _patch() -> None:
     import minidiff.random as random_module
 
-    dispatch.kernel_wrapper = recording
+    dispatch.kernel_wrapper = _record_kernel
     for cache in list(dispatch.kernel_caches.values()):
         cache.clear()  # rebuilt on first use, wrapped
     for cls in _backend_classes():
+        if cls.__dict__.get("xp") is not None:
+            _swap(cls, "xp", _RecordingNamespace(cls.__dict__["xp"]))
         for name in RECORDED_METHODS:
             if name in cls.__dict__:
                 writes = WRITES if name in ("update", "setitem", "scatter_add") else None
