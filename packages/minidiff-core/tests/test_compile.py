@@ -196,6 +196,23 @@ def test_values_read_to_choose_a_formula_take_the_exact_one_while_tracing():
     assert step.traces == 1
 
 
+def test_large_results_reuse_dying_buffers_and_stay_bitwise_eager():
+    """Results of 2**16 elements and more are written into inputs that die there (`out=`), never
+    into an array something else still reads: a view of it, the same array under another name,
+    an argument or a result."""
+    def step(x, w):
+        h = md.sin(x * 1.5) + 0.5                   # h dies in exp: reused
+        t = md.transpose(h)                        # ... unless viewed: h is still read through t
+        e = md.exp(h) * md.cos(t)
+        r = md.reshape(e, (-1,))                   # a view of e
+        loss = (md.tanh(e) * w).sum() + r[:10].sum()
+        loss.backward()
+        return loss, e
+
+    compiled = run_both(step, lambda call: fresh(np.random.default_rng(call), [(300, 300), (300, 300)]))
+    assert "out=" in next(iter(compiled.cache.values())).program.source
+
+
 # --------------------------------------------------------------------------- signatures and the cache
 
 

@@ -181,7 +181,10 @@ class Compiled:
         steps = [s for s in trace.steps if type(s) is not GradWrite]
         inputs = {f"a{i}": _meta(t.data) for i, t in enumerate(tensors)}
         inputs.update((f"g{i}", _meta(owner.grad.data)) for i, owner in enumerate(trace.grad_inputs))
-        program = optimize(steps, len(tensors), len(trace.grad_inputs), results, self.fuse, _one_backend(trace, tensors), inputs)
+        program = optimize(
+            steps, len(tensors), len(trace.grad_inputs), results, self.fuse, _one_backend(trace, tensors), inputs,
+            trace.shared,
+        )
         entry = _Entry(program, template, writes, trace.grad_inputs, held)
         # the first read of each tensor's .grad decides; later reads see what the call wrote
         seen: set[Any] = set()

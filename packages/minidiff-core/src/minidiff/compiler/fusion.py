@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from minidiff.compiler.buffers import reuse_buffers
 from minidiff.compiler.program import Program, _Namespace, expression
 from minidiff.compiler.trace import WRITES, Build, Ref, Step
 
@@ -30,20 +31,33 @@ MAX_OPS = 48
 
 
 def optimize(
-    steps: list[Step], n_args: int, n_grads: int, results: list[Any], fuse: bool, backend: Any, inputs: dict[str, Any]
+    steps: list[Step], n_args: int, n_grads: int, results: list[Any], fuse: bool, backend: Any,
+    inputs: dict[str, Any], shared: set[str],
 ) -> Program:
-    """The program for `steps`, fused where `fuse` allows and a compiler is at hand.
-    `inputs` gives the (shape, dtype, type) of the program's inputs by name (`a0`, `g0`)."""
+    """The program for `steps`, fused where `fuse` allows and a compiler is at hand, with large
+    results written into dying inputs (`minidiff.compiler.buffers`). `inputs` gives the
+    (shape, dtype, type) of the program's inputs by name (`a0`, `g0`); `shared` the values
+    that share memory with another."""
     if fuse:
         ne = _numexpr()
         if ne is not None:
             steps = fuse_elementwise(steps, results, ne, inputs)
+    compilable = fuse and backend is not None and _has_compiler(backend) and not any(s.op is WRITES for s in steps)
+    if not compilable:
+        steps = reuse_buffers(steps, results, shared)  # a compiler allocates its own
     program = Program(steps, n_args, n_grads, results)
-    if fuse and backend is not None and not any(s.op is WRITES for s in steps):
+    if compilable:
         compiled = _through_compiler(program, backend)
         if compiled is not None:
             program.function = compiled
     return program
+
+
+def _has_compiler(backend: Any) -> bool:
+    """Whether the backend declares a compiler (overrides `Backend.compile_function`)."""
+    from minidiff.backend import Backend
+
+    return getattr(type(backend), "compile_function", Backend.compile_function) is not Backend.compile_function
 
 
 def _numexpr() -> Any:

@@ -131,6 +131,7 @@ class Trace:
         self.grad_inputs: list[Tensor] = []  # tensors whose current .grad is an input at replay
         self.grad_none: list[tuple] = []  # tensors from before the call whose .grad was read as None
         self.grad_written: set[int] = set()  # ids of the tensors whose .grad the call wrote
+        self.shared: set[str] = set()  # values that share memory with another value
         self.stopped: tuple[str, str] | None = None  # (what read a value, where)
         self.arg_ids = {id(t): i for i, t in enumerate(arg_tensors)}
         self.count = 0
@@ -156,6 +157,9 @@ class Trace:
         if type(out) not in _PLAIN:
             step.out = name = f"v{self.count}"
             self.count += 1
+            earlier = self.names.get(id(out))
+            if earlier is not None:  # the same array under two names: neither may be written over
+                self.shared.update((earlier.partition("[")[0], name))
             self._name(out, name)
             self.produced.add(id(out))
             if type(out) is tuple or type(out) is list:
@@ -164,7 +168,14 @@ class Trace:
                         self._name(item, f"{name}[{i}]")
                         self.produced.add(id(item))
             else:
-                step.meta = (getattr(out, "shape", None), getattr(out, "dtype", None), type(out))
+                base = getattr(out, "base", None)
+                if base is not None:  # a view: what it views must not be written over
+                    viewed = self.names.get(id(base))
+                    if viewed is not None:
+                        self.shared.add(viewed.partition("[")[0])
+                flags = getattr(out, "flags", None)
+                owns = base is None and flags is not None and bool(flags.c_contiguous) and bool(flags.writeable)
+                step.meta = (getattr(out, "shape", None), getattr(out, "dtype", None), type(out), owns)
         self.steps.append(step)
 
     def resolve(self, value: Any) -> Any:
