@@ -22,7 +22,7 @@ import numpy as np
 
 from minidiff.compiler.buffers import reuse_buffers
 from minidiff.compiler.program import Program, _Namespace, expression
-from minidiff.compiler.trace import WRITES, Build, Ref, Step
+from minidiff.compiler.trace import WRITES, Build, Ref, Step, _has_ref
 
 #: at most this many array inputs and ops in one numexpr expression (numexpr takes up to
 #: NumPy's limit of operands; long expressions cost more to compile than they save)
@@ -42,7 +42,7 @@ def optimize(
         ne = _numexpr()
         if ne is not None:
             steps = fuse_elementwise(steps, results, ne, inputs)
-    compilable = fuse and backend is not None and _has_compiler(backend) and not any(s.op is WRITES for s in steps)
+    compilable = fuse and backend is not None and _has_compiler(backend)
     if not compilable:
         steps = reuse_buffers(steps, results, shared)  # a compiler allocates its own
     program = Program(steps, n_args, n_grads, results)
@@ -229,12 +229,42 @@ def _through_compiler(program: Program, backend: Any) -> Any:
             return Build(value.kind, [lift(v) for v in value.items])
         return value
 
-    from minidiff.compiler.program import call_source
+    from minidiff.backend import Backend
+    from minidiff.compiler.program import _names_in, call_source
 
-    for step in program.steps:
-        lifted_step = Step(step.fn, step.op, tuple(lift(a) for a in step.args), {k: lift(v) for k, v in step.kwargs.items()}, step.out)
-        lines.append("    " + call_source(lifted_step, names))  # no `del`: the compiler sees the whole function
-    returned = ", ".join(expression(lift(r), names) for r in program.results)
+    lifted_steps = [
+        Step(step.fn, step.op, tuple(lift(a) for a in step.args), {k: lift(v) for k, v in step.kwargs.items()}, step.out)
+        for step in program.steps
+    ]
+    # Writes in place (a training step's update) cannot run inside a compiled function (it
+    # would write into its own copies): `t[...] = value` at the end of the program is done
+    # after the call instead, with `value` computed inside. Anything else: not compiled.
+    deferred: list[tuple[Any, Any, Any, Any]] = []  # (setitem, backend, target, key)
+    deferred_values: list[Any] = []
+    body = []
+    for index, step in enumerate(lifted_steps):
+        if step.op is not WRITES:
+            body.append(step)
+            continue
+        if step.fn is Backend.update:
+            continue  # the base class's update writes nothing (it answers False)
+        if getattr(step.fn, "__name__", "") != "setitem" or len(step.args) != 4 or step.kwargs:
+            return None
+        owner, target, key, value = step.args
+        if type(target) is not Ref or target.expr[0] not in "agk" or _has_ref([key]) or type(owner) is Ref:
+            return None
+        later: set[str] = set()
+        for after in lifted_steps[index + 1 :]:
+            _names_in(after.args, later)
+            _names_in(tuple(after.kwargs.values()), later)
+        _names_in(tuple(lift(r) for r in program.results), later)
+        if target.expr in later:
+            return None  # read again after the write
+        deferred.append((step.fn, owner, target.expr, key))
+        deferred_values.append(value)
+    for step in body:
+        lines.append("    " + call_source(step, names))  # no `del`: the compiler sees the whole function
+    returned = ", ".join(expression(v, names) for v in [*(lift(r) for r in program.results), *deferred_values])
     all_params = params + [f"k{i}" for i in range(len(lifted))]
     source = "\n".join([f"def replay({', '.join(all_params)}):", *lines, f"    return ({returned},)" if program.results else "    return ()"])
     namespace = dict(names.values)
@@ -244,13 +274,25 @@ def _through_compiler(program: Program, backend: Any) -> Any:
         return None
     plain = program.function
     refused: list[bool] = []
+    count = len(program.results)
+
+    def target_of(expr: str, arrays: tuple) -> Any:
+        position = int(expr[1:])
+        if expr[0] == "k":
+            return lifted[position]
+        return arrays[position if expr[0] == "a" else program.n_args + position]
 
     def run(*arrays: Any) -> tuple:
         if not refused:
             try:
-                return compiled(*arrays, *lifted)
+                out = compiled(*arrays, *lifted)
             except Exception:  # e.g. a kernel that reads a value: the compiler refuses it
                 refused.append(True)
+            else:
+                for (setitem, owner, target, key), value in zip(deferred, out[count:]):
+                    setitem(owner, target_of(target, arrays), key, value)
+                return out[:count] if deferred else out
         return plain(*arrays)
 
+    run.refused = refused  # type: ignore[attr-defined]  # non-empty once the compiler refused the program
     return run
