@@ -295,6 +295,17 @@ def ihfft(x: Any, n: Any = None, axis: Any = -1, norm: Any = "backward") -> Any:
     return md.conj(md.fft.rfft(x, n=n, axis=axis, norm=_DUAL[_check_norm(norm, "ihfft")]))
 
 
+def _two_d(name: str) -> Callable[..., Any]:
+    """NumPy's 2-D form of an n-D transform: the same, over the last two axes by default."""
+    def transform(x: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None) -> Any:
+        return getattr(md.fft, name)(x, s=s, axes=axes, norm="backward" if norm is None else norm)
+
+    transform.__name__ = transform.__qualname__ = name[:-1] + "2"
+    transform.__doc__ = (f"{transform.__name__}(x, s=None, axes=(-2, -1), norm=None): NumPy's 2-D {name}, "
+                         f"over the last two axes unless `axes` says otherwise.")
+    return transform
+
+
 # ---------------------------------------------------------------------------- batching rules (md.vmap)
 # A transform maps over the axes it does not transform: the example's axes, made negative,
 # are the same axes of the batch.
@@ -438,6 +449,15 @@ OPS = [
     _n_d_op("irfftn", _irfftn_vjp, _HALF_N_D, inverse_real=True,
             doc="irfftn(x, /, *, s=None, axes=None, norm='backward'): the inverse of rfftn; the last axis "
             "in `axes` is a half spectrum, of output length s[-1] (default 2 (m - 1))."),
+    # NumPy's 2-D names (not the standard's), composites of the n-D transforms
+    *(Op(f"{name[:-1]}2", composite=_two_d(name), namespace="fft", doc=_two_d(name).__doc__, complex=not real,
+         samples=samples)
+      for name, samples, real in (
+          ("fftn", (sample((3, 4)), sample((2, 3, 5), s=(4, 4), norm="ortho")), False),
+          ("ifftn", (sample((3, 4)), sample((4, 3, 2), axes=(0, 2))), False),
+          ("rfftn", (sample((3, 4), complex=False), sample((2, 3, 5), s=(4, 3), complex=False)), True),
+          ("irfftn", (sample((3, 4)), sample((2, 3, 4), s=(4, 5), norm="forward")), False),
+      )),
     Op("hfft", composite=hfft, namespace="fft", doc=hfft.__doc__, complex=True, samples=_HALF_ONE_D),
     Op("ihfft", composite=ihfft, namespace="fft", doc=ihfft.__doc__, complex=True, samples=_REAL_ONE_D),
     Op("fftshift", _forward_shift("fftshift", 1), vjp=(lambda g, ans, x, axes=None: md.fft.ifftshift(g, axes=axes),),
