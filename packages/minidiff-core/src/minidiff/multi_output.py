@@ -15,6 +15,8 @@ from collections import namedtuple
 from dataclasses import replace
 from typing import Any, Callable
 
+import numpy as np
+
 from minidiff.batching.apply import apply_batched, innermost
 from minidiff.batching.tensor import levels
 from minidiff.extend import Op
@@ -63,6 +65,8 @@ def unpack(packed: Tensor, layout: list[tuple[tuple[int, ...], Any]]) -> tuple[T
         for n in shape:
             size *= n
         piece = ops.reshape(ops.getitem(packed, key=slice(start, start + size)), shape)
+        if piece.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+            piece = ops.real(piece)  # a real output packed beside a complex one (eigh's eigenvalues)
         outputs.append(piece if piece.dtype == dtype else ops.astype(piece, dtype=dtype))
         start += size
     return tuple(outputs)
