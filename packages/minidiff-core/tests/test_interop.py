@@ -195,7 +195,7 @@ def test_queries_just_answer():
         (lambda x: np.nanmedian(x), "numpy.nanmedian"),
         (lambda x: np.nancumprod(x), "numpy.nancumprod"),
         (lambda x: np.unwrap(x), "numpy.unwrap"),
-        (lambda x: np.fft.fft(x), "numpy.fft.fft"),
+        (lambda x: np.i0(x), "numpy.i0"),
         (lambda x: np.fmod(x, 1.5), "numpy.fmod"),
         (lambda x: np.modf(x), "numpy.modf"),
         (lambda x: np.add.at(x, [0], 1.0), "numpy.add.at"),

@@ -161,7 +161,8 @@ interrupt(lambda: md.get_backend("numpy"), loading=False)
 assert "numpy" not in plugins.state().backends and not plugins.state().backend_errors
 
 missing = [q for q, e in registry.ops.items()
-           if e.value.public and not hasattr(md.linalg if e.value.namespace else md, e.value.name)]
+           if e.value.public and not hasattr(getattr(md, e.value.namespace) if e.value.namespace else md,
+                                             e.value.name)]
 unbound = [q for q in registry.ops if q not in functions]
 print("missing:", missing, "unbound:", unbound)
 x = md.Tensor([0.5, 2.0], allow_grad=True)
