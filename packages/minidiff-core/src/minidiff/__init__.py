@@ -20,6 +20,20 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from minidiff import plugins
+from minidiff.array_api import __array_api_version__
+from minidiff.array_api.functions import (
+    can_cast,
+    from_dlpack,
+    isdtype,
+    nonzero,
+    result_type,
+    unique_all,
+    unique_counts,
+    unique_inverse,
+    unique_values,
+)
+from minidiff.array_api.info import __array_namespace_info__
+from minidiff.array_api.names import bind_aliases
 from minidiff.dtypes import (
     bool_,
     complex64,
@@ -64,6 +78,7 @@ if TYPE_CHECKING:  # at run time these come from `__getattr__`, on first use
         rand,
         randint,
         randn,
+        reuse_graph,
         set_allow_grad,
         set_allow_new_grads,
         shuffle,
@@ -72,6 +87,8 @@ if TYPE_CHECKING:  # at run time these come from `__getattr__`, on first use
         unary_op_func,
     )
     from minidiff.config import get_backend, reload_config, set_backend, use_backend
+    from minidiff.checkpointing import checkpoint
+    from minidiff.compiler import CompileError, CompileWarning, compile
     from minidiff.custom import as_minidiff, create_op_func, custom_vjp
     from minidiff.dispatch import freeze
     from minidiff.functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
@@ -89,6 +106,8 @@ if TYPE_CHECKING:  # at run time these come from `__getattr__`, on first use
 _LAZY = {
     **dict.fromkeys(("Backend", "BackendUnavailable"), "minidiff.backend"),
     **dict.fromkeys(("get_backend", "reload_config", "set_backend", "use_backend"), "minidiff.config"),
+    "checkpoint": "minidiff.checkpointing",
+    **dict.fromkeys(("compile", "CompileError", "CompileWarning"), "minidiff.compiler"),
     **dict.fromkeys(("as_minidiff", "create_op_func", "custom_vjp"), "minidiff.custom"),
     "freeze": "minidiff.dispatch",
     **dict.fromkeys(
@@ -112,6 +131,7 @@ _LAZY = {
             "rand",
             "randint",
             "randn",
+            "reuse_graph",
             "set_allow_grad",
             "set_allow_new_grads",
             "shuffle",
@@ -135,9 +155,13 @@ _SHADOWING = {"bool": bool_}
 
 __version__ = "0.1.0"
 
+# `compile` (md.compile) is served by `__getattr__` and kept out of `__all__` like `bool`:
+# `from minidiff import *` must not shadow the builtin.
 __all__ = [
     "Backend",
     "BackendUnavailable",
+    "CompileError",
+    "CompileWarning",
     "FuncNode",
     "IndependentOutputWarning",
     "Tensor",
@@ -148,6 +172,8 @@ __all__ = [
     "binary_op_func",
     "binomial",
     "bool_",
+    "can_cast",
+    "checkpoint",
     "choice",
     "complex64",
     "complex128",
@@ -161,6 +187,7 @@ __all__ = [
     "e",
     "enable_grad",
     "finfo",
+    "from_dlpack",
     "float16",
     "float32",
     "float64",
@@ -176,6 +203,7 @@ __all__ = [
     "int32",
     "int64",
     "is_grad_enabled",
+    "isdtype",
     "jacobian",
     "jvp",
     "load",
@@ -183,6 +211,7 @@ __all__ = [
     "new_grads_allowed_",
     "newaxis",
     "no_grad",
+    "nonzero",
     "optim",
     "permutation",
     "pi",
@@ -191,6 +220,8 @@ __all__ = [
     "randn",
     "random",
     "reload_config",
+    "result_type",
+    "reuse_graph",
     "save",
     "set_allow_grad",
     "set_allow_new_grads",
@@ -204,6 +235,10 @@ __all__ = [
     "uint32",
     "uint64",
     "unary_op_func",
+    "unique_all",
+    "unique_counts",
+    "unique_inverse",
+    "unique_values",
     "use_backend",
     "utils",
     "value_and_grad",
@@ -266,6 +301,7 @@ def _namespace(name: str) -> ModuleType:
 
 
 plugins._on_loaded.append(_bind_ops)
+plugins._on_loaded.append(bind_aliases)  # the Array API's names (`md.acos`), once the ops they name are bound
 
 
 def __getattr__(name: str) -> Any:
