@@ -7,6 +7,7 @@ namespace; the methods here cover what namespaces disagree on.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -99,17 +100,14 @@ class Backend:
         """Floating or complex: the dtypes a tensor may allow grad in."""
         return bool(self.xp.issubdtype(dtype, self.xp.inexact))
 
-    @property
+    @functools.cached_property
     def complex_dtypes(self) -> frozenset:
         """The backend's own complex dtypes, as its arrays report them: the engine asks
-        `array.dtype in backend.complex_dtypes` once per node, which a set answers fastest."""
-        found = self.__dict__.get("_complex_dtypes")
-        if found is None:
-            names = ("complex64", "complex128")
-            kinds = [getattr(self.xp, name) for name in names if hasattr(self.xp, name)]
-            found = frozenset(self.xp.zeros(1, dtype=kind).dtype for kind in kinds)
-            self.__dict__["_complex_dtypes"] = found
-        return found
+        `array.dtype in backend.complex_dtypes` once per node, which a set answers fastest
+        (and, cached in the instance, is read as fast as a plain attribute)."""
+        names = ("complex64", "complex128")
+        kinds = [getattr(self.xp, name) for name in names if hasattr(self.xp, name)]
+        return frozenset(self.xp.zeros(1, dtype=kind).dtype for kind in kinds)
 
     def astype(self, array: Any, dtype: Any) -> Any:
         """`array` cast to `dtype` (a NumPy dtype, or one of the backend's own)."""

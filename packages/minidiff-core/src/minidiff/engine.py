@@ -137,8 +137,13 @@ def _run(
                     captured[key] = g
                 inputs, params, versions, rules = node.inputs, node.params, node.versions, node.op.vjp
                 ans = None if node.ans is None else _output(node, higher_order)
-                complex_dtypes = g.backend.complex_dtypes
-                conjugate = g.data.dtype in complex_dtypes and _conjugates(node)
+                # Complex values reach only rules declared for them (Op.complex): `refused` holds
+                # the complex dtypes an op without complex rules refuses (None when it has them).
+                declared = node.op.complex
+                refused = None if declared else g.backend.complex_dtypes
+                if refused is not None and g.data.dtype in refused:
+                    raise _no_complex_rule(node, None)
+                conjugate = declared is HOLOMORPHIC and g.data.dtype in g.backend.complex_dtypes
                 if conjugate:
                     g = ops.conj(g)  # a holomorphic op's rules are the real formulas: conj(rule(conj(g)))
                 per_argument = type(rules) is tuple
@@ -158,7 +163,7 @@ def _run(
                         producer, shape, dtype = x.node, x.data.shape, x.data.dtype
                     else:
                         continue
-                    if dtype in complex_dtypes and not node.op.complex:
+                    if refused is not None and dtype in refused:
                         raise _no_complex_rule(node, i)
                     if per_argument:
                         rule = rules[i]
@@ -186,15 +191,6 @@ def _run(
             if not retain:
                 node.release()
     return leaf_grads, captured
-
-
-def _conjugates(node: FuncNode) -> bool:
-    """Whether a node with a complex cotangent runs its rules between conjugations (a
-    holomorphic op's); an op that declares no complex rules raises."""
-    declared = node.op.complex
-    if not declared:
-        raise _no_complex_rule(node, None)
-    return declared == HOLOMORPHIC
 
 
 def _no_complex_rule(node: FuncNode, argnum: int | None) -> TypeError:

@@ -313,6 +313,8 @@ class Op:
             object.__setattr__(self, "fuse", FUSED_FORMS.get(self.forward))
         if not (isinstance(self.complex, bool) or self.complex == HOLOMORPHIC):
             raise ValueError(f"op {self.name!r}: complex must be True, False or {HOLOMORPHIC!r}, got {self.complex!r}")
+        if self.complex == HOLOMORPHIC:
+            object.__setattr__(self, "complex", HOLOMORPHIC)  # the engine tests `is HOLOMORPHIC`
 
     @property
     def qualname(self) -> str:
