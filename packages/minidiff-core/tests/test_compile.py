@@ -186,6 +186,25 @@ def test_gradients_accumulated_across_calls_are_read_afresh(backend):
     assert compiled.traces == 2  # the first call found no .grad; the second one and later do
 
 
+def test_a_step_that_reads_then_clears_gradients():
+    """Accumulate into `.grad`, use it, set it to None: each replay starts from no gradient."""
+    def step(x, w):
+        (w * x).sum().backward(reset_grads=False)
+        (w * w * x).sum().backward(reset_grads=False)
+        with md.no_grad():
+            w -= 0.1 * w.grad
+        w.grad = None
+        return w * 1.0
+
+    w_e, w_c = tensor([1.0, 2.0], allow_grad=True), tensor([1.0, 2.0], allow_grad=True)
+    compiled = md.compile(step, fuse=False)
+    for i in range(3):
+        x = tensor([0.5 * i, 1.0])
+        assert_same(step(x, w_e), compiled(x, w_c))
+        assert w_c.grad is None
+    assert compiled.traces == 1
+
+
 def test_values_read_to_choose_a_formula_take_the_exact_one_while_tracing():
     """Power's rule reads whether x holds a zero to skip a mask; traced on an x without one, the
     program must still be right for an x with one (the masked formula)."""

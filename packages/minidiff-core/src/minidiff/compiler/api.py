@@ -79,13 +79,15 @@ class _Entry:
 
     __slots__ = ("program", "run", "template", "writes", "grad_inputs", "grad_specs", "grad_none", "keep")
 
-    def __init__(self, program: Program, template: Any, writes: list, grad_inputs: list, keep: list[Any]) -> None:
+    def __init__(
+        self, program: Program, template: Any, writes: list, grad_inputs: list, grad_metas: list, keep: list[Any]
+    ) -> None:
         self.program = program
         self.run = program.function
         self.template = template
         self.writes = writes
         self.grad_inputs = grad_inputs
-        self.grad_specs = [(g.grad.data.shape, g.grad.data.dtype) for g in grad_inputs]
+        self.grad_specs = [meta[:2] for meta in grad_metas]  # as the trace read them
         self.grad_none: list[tuple] = []  # tensors whose .grad the trace found None (and branched on)
         self.keep = keep  # the argument objects the signature holds by identity
 
@@ -180,12 +182,12 @@ class Compiled:
                 writes.append((step.owner, slot, step.backend, type(step.value) is not Ref))
         steps = [s for s in trace.steps if type(s) is not GradWrite]
         inputs = {f"a{i}": _meta(t.data) for i, t in enumerate(tensors)}
-        inputs.update((f"g{i}", _meta(owner.grad.data)) for i, owner in enumerate(trace.grad_inputs))
+        inputs.update((f"g{i}", meta) for i, meta in enumerate(trace.grad_metas))
         program = optimize(
             steps, len(tensors), len(trace.grad_inputs), results, self.fuse, _one_backend(trace, tensors), inputs,
             trace.shared,
         )
-        entry = _Entry(program, template, writes, trace.grad_inputs, held)
+        entry = _Entry(program, template, writes, trace.grad_inputs, trace.grad_metas, held)
         # the first read of each tensor's .grad decides; later reads see what the call wrote
         seen: set[Any] = set()
         for kind, owner in trace.grad_none:

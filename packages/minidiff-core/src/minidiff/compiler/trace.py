@@ -129,6 +129,7 @@ class Trace:
         self.made: set[int] = set()  # ids of the tensors made during the call
         self.grad_owners: dict[int, Tensor] = {}  # id(gradient array from before) -> its tensor
         self.grad_inputs: list[Tensor] = []  # tensors whose current .grad is an input at replay
+        self.grad_metas: list[tuple] = []  # (shape, dtype, type) of those gradients when read
         self.grad_none: list[tuple] = []  # tensors from before the call whose .grad was read as None
         self.grad_written: set[int] = set()  # ids of the tensors whose .grad the call wrote
         self.shared: set[str] = set()  # values that share memory with another value
@@ -198,6 +199,7 @@ class Trace:
         if owner is not None:  # a gradient from before the call: read afresh at each replay
             expr = f"g{len(self.grad_inputs)}"
             self.grad_inputs.append(owner)
+            self.grad_metas.append((getattr(value, "shape", None), getattr(value, "dtype", None), type(value)))
             self._name(value, expr)
             return Ref(expr)
         return value
