@@ -297,6 +297,41 @@ def test_decorator_methods_and_nesting():
     assert inner.traces == 0
 
 
+def test_another_thread_runs_eagerly_while_a_step_is_traced():
+    """The recording hooks are process-wide while a trace runs, but record only in its context:
+    eager work in another thread meanwhile is neither recorded nor changed."""
+    import threading
+
+    inside, done = threading.Event(), threading.Event()
+
+    def step(x):
+        y = md.sin(x) * 2.0
+        inside.set()
+        done.wait(10)  # the other thread works now
+        return (y * y).sum()
+
+    found = {}
+
+    def other():
+        inside.wait(10)
+        z = tensor([0.25, 0.5], allow_grad=True)
+        (md.exp(z) * z).sum().backward()
+        found["grad"] = host(z.grad)
+        done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    compiled = md.compile(step, fuse=False)
+    x = tensor([1.0, 2.0])
+    first = compiled(x)
+    thread.join()
+    z = np.array([0.25, 0.5])
+    np.testing.assert_allclose(found["grad"], np.exp(z) * (1 + z), rtol=1e-15)
+    assert next(iter(compiled.cache.values())).program.calls < 8  # sin, *, *, sum and conversions only
+    done.set()
+    np.testing.assert_array_equal(host(compiled(x)), host(first))
+
+
 # --------------------------------------------------------------------------- value reads: fall back, or raise
 
 
