@@ -56,11 +56,11 @@ def test_stubs_declare_every_public_op_and_name() -> None:
         (lambda: md.sum, "(x, /, axis=None, keepdims=False, dtype=None)"),
         (lambda: md.add, "(x, y, /)"),
         (lambda: md.concatenate, "(arrays, /, axis=0)"),
-        (lambda: md.zeros, "(shape, dtype=None, *, backend=None, allow_grad=False, requires_grad=None)"),
+        (lambda: md.zeros, "(shape, dtype=None, *, device=None, backend=None, allow_grad=False, requires_grad=None)"),
         (
             lambda: md.linspace,
-            "(start, stop, num=50, endpoint=True, retstep=False, dtype=None, *, backend=None, allow_grad=False, "
-            "requires_grad=None)",
+            "(start, stop, num=50, endpoint=True, retstep=False, dtype=None, *, device=None, backend=None, "
+            "allow_grad=False, requires_grad=None)",
         ),
         (lambda: md.linalg.solve, "(a, b, /)"),
     ],

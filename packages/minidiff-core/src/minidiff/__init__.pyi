@@ -9,14 +9,25 @@ from typing import Any
 
 from numpy.typing import ArrayLike, DTypeLike
 
+from . import fft as fft
 from . import linalg as linalg
 from . import optim as optim
 from . import random as random
 from . import utils as utils
 from ._tensor import Tensor as Tensor
+from .array_api.functions import can_cast as can_cast
+from .array_api.functions import from_dlpack as from_dlpack
+from .array_api.functions import isdtype as isdtype
+from .array_api.functions import nonzero as nonzero
+from .array_api.functions import result_type as result_type
+from .array_api.functions import unique_all as unique_all
+from .array_api.functions import unique_counts as unique_counts
+from .array_api.functions import unique_inverse as unique_inverse
+from .array_api.functions import unique_values as unique_values
 from .backend import Backend as Backend
 from .backend import BackendUnavailable as BackendUnavailable
 from .batching.vmap import vmap as vmap
+from .checkpointing import checkpoint as checkpoint
 from .compat import binary_op_func as binary_op_func
 from .compat import binomial as binomial
 from .compat import choice as choice
@@ -30,12 +41,15 @@ from .compat import permutation as permutation
 from .compat import rand as rand
 from .compat import randint as randint
 from .compat import randn as randn
+from .compat import reuse_graph as reuse_graph
 from .compat import set_allow_grad as set_allow_grad
 from .compat import set_allow_new_grads as set_allow_new_grads
 from .compat import shuffle as shuffle
 from .compat import ternary_op_func as ternary_op_func
 from .compat import try_unwrap as try_unwrap
 from .compat import unary_op_func as unary_op_func
+from .compiler.errors import CompileError as CompileError
+from .compiler.errors import CompileWarning as CompileWarning
 from .config import get_backend as get_backend
 from .config import reload_config as reload_config
 from .config import set_backend as set_backend
@@ -124,6 +138,15 @@ def all(x: _ArrayLike, /, axis: Any = None, keepdims: Any = False) -> Tensor:
     Registered by the plugin 'minidiff.ops.reductions' (from minidiff-core).
     """
 
+def angle(z: _ArrayLike, /) -> Tensor:
+    """
+    `numpy.angle` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Gradient: rules written in minidiff ops, so every order works.
+
+    Registered by the plugin 'minidiff.ops.complex_parts' (from minidiff-core).
+    """
+
 def any(x: _ArrayLike, /, axis: Any = None, keepdims: Any = False) -> Tensor:
     """
     `numpy.any` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
@@ -142,7 +165,7 @@ def append(arr: _ArrayLike, values: _ArrayLike, axis: Any = None) -> Tensor:
     Registered by the plugin 'minidiff.ops.arrangement' (from minidiff-core).
     """
 
-def arange(start: Any, stop: Any = None, step: Any = None, dtype: DTypeLike | None = None, *, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
+def arange(start: Any, stop: Any = None, step: Any = None, dtype: DTypeLike | None = None, *, device: Any = None, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
     """
     `numpy.arange` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
@@ -232,6 +255,15 @@ def argmin(x: _ArrayLike, /, axis: Any = None, keepdims: Any = False) -> Tensor:
     Registered by the plugin 'minidiff.ops.reductions' (from minidiff-core).
     """
 
+def argsort(x: _ArrayLike, /, axis: Any = -1, descending: Any = False, stable: Any = True) -> Tensor:
+    """
+    minidiff's `argsort`.
+
+    Not differentiable: its result never allows grad (it is a constant in any graph).
+
+    Registered by the plugin 'minidiff.ops.ordering' (from minidiff-core).
+    """
+
 def argwhere(x: _ArrayLike, /) -> Tensor:
     """
     `numpy.argwhere` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
@@ -250,7 +282,7 @@ def array_split(ary: _ArrayLike, indices_or_sections: _ArrayLike, axis: int = 0)
     Registered by the plugin 'minidiff.ops.arrangement' (from minidiff-core).
     """
 
-def astype(x: _ArrayLike, /, dtype: Any = None) -> Tensor:
+def astype(x: _ArrayLike, /, dtype: Any = None, copy: Any = True, device: Any = None) -> Tensor:
     """
     minidiff's `astype`.
 
@@ -322,7 +354,7 @@ def bitwise_xor(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
-def broadcast_arrays(*args: _ArrayLike, subok: bool = False) -> tuple[Tensor, ...]:
+def broadcast_arrays(*args: _ArrayLike, subok: bool = False) -> list[Tensor]:
     """
     `numpy.broadcast_arrays` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
@@ -358,7 +390,7 @@ def ceil(x: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
-def clip(a: _ArrayLike, a_min: Any = None, a_max: Any = None, *, min: Any = None, max: Any = None) -> Tensor:
+def clip(a: _ArrayLike, /, min: Any = None, max: Any = None, *, a_min: Any = None, a_max: Any = None) -> Tensor:
     """
     `numpy.clip` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
@@ -383,6 +415,24 @@ def concatenate(arrays: Sequence[_ArrayLike], /, axis: Any = 0) -> Tensor:
     Gradient: rules written in minidiff ops, so every order works.
 
     Registered by the plugin 'minidiff.ops.shape' (from minidiff-core).
+    """
+
+def conj(z: _ArrayLike, /) -> Tensor:
+    """
+    `numpy.conj` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Gradient: rules written in minidiff ops, so every order works.
+
+    Registered by the plugin 'minidiff.ops.complex_parts' (from minidiff-core).
+    """
+
+def conjugate(z: _ArrayLike, /) -> Tensor:
+    """
+    `numpy.conjugate` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Gradient: rules written in minidiff ops, so every order works.
+
+    Registered by the plugin 'minidiff.ops.complex_parts' (from minidiff-core).
     """
 
 def convolve(a: _ArrayLike, v: _ArrayLike, mode: str = 'full') -> Tensor:
@@ -464,6 +514,15 @@ def cumsum(x: _ArrayLike, /, axis: Any = None) -> Tensor:
     Gradient: rules written in minidiff ops, so every order works.
 
     Registered by the plugin 'minidiff.ops.reductions' (from minidiff-core).
+    """
+
+def cumulative_sum(x: _ArrayLike, /, *, axis: int | None = None, dtype: Any = None, include_initial: bool = False) -> Tensor:
+    """
+    `numpy.cumulative_sum` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Gradient: built from other minidiff ops and differentiated through them, to any order.
+
+    Registered by the plugin 'minidiff.ops.standard' (from minidiff-core).
     """
 
 def deg2rad(x: _ArrayLike, /) -> Tensor:
@@ -556,7 +615,7 @@ def einsum(subscripts: Any, *operands: _ArrayLike, **kwargs: Any) -> Tensor:
     Registered by the plugin 'minidiff.ops.linear' (from minidiff-core).
     """
 
-def empty(shape: Any, dtype: DTypeLike | None = None, *, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
+def empty(shape: Any, dtype: DTypeLike | None = None, *, device: Any = None, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
     """
     A tensor of `shape` whose values do not matter. minidiff fills it with zeros, so results never depend on stale memory.
 
@@ -565,7 +624,7 @@ def empty(shape: Any, dtype: DTypeLike | None = None, *, backend: str | None = N
     Registered by the plugin 'minidiff.ops.creation' (from minidiff-core).
     """
 
-def empty_like(x: _ArrayLike, /, dtype: Any = None) -> Tensor:
+def empty_like(x: _ArrayLike, /, dtype: Any = None, device: Any = None) -> Tensor:
     """
     A tensor of `x`'s shape and dtype whose values do not matter; minidiff fills it with zeros.
 
@@ -637,7 +696,7 @@ def expm1(x: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
-def eye(N: Any, M: Any = None, k: Any = 0, dtype: DTypeLike | None = None, *, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
+def eye(N: Any, M: Any = None, k: Any = 0, dtype: DTypeLike | None = None, *, device: Any = None, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
     """
     `numpy.eye` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
@@ -718,7 +777,7 @@ def fmin(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.special' (from minidiff-core).
     """
 
-def full(shape: Any, fill_value: Any, dtype: DTypeLike | None = None, *, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
+def full(shape: Any, fill_value: Any, dtype: DTypeLike | None = None, *, device: Any = None, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
     """
     `numpy.full` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
@@ -727,9 +786,9 @@ def full(shape: Any, fill_value: Any, dtype: DTypeLike | None = None, *, backend
     Registered by the plugin 'minidiff.ops.creation' (from minidiff-core).
     """
 
-def full_like(x: _ArrayLike, y: _ArrayLike, /, dtype: Any = None) -> Tensor:
+def full_like(x: _ArrayLike, /, fill_value: _ArrayLike, *, dtype: Any = None, device: Any = None) -> Tensor:
     """
-    `numpy.full_like` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+    minidiff's `full_like`.
 
     Not differentiable: its result never allows grad (it is a constant in any graph).
 
@@ -797,6 +856,15 @@ def hypot(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
     Gradient: rules written in minidiff ops, so every order works.
 
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
+    """
+
+def imag(z: _ArrayLike, /) -> Tensor:
+    """
+    `numpy.imag` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Gradient: rules written in minidiff ops, so every order works.
+
+    Registered by the plugin 'minidiff.ops.complex_parts' (from minidiff-core).
     """
 
 def index_add(a: _ArrayLike, indices: _ArrayLike, b: _ArrayLike) -> Tensor:
@@ -889,6 +957,15 @@ def ldexp(x1: _ArrayLike, x2: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.special' (from minidiff-core).
     """
 
+def left_shift(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
+    """
+    `numpy.left_shift` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Not differentiable: its result never allows grad (it is a constant in any graph).
+
+    Registered by the plugin 'minidiff.ops.standard' (from minidiff-core).
+    """
+
 def less(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
     """
     `numpy.less` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
@@ -907,7 +984,7 @@ def less_equal(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
-def linspace(start: Any, stop: Any, num: Any = 50, endpoint: Any = True, retstep: Any = False, dtype: DTypeLike | None = None, *, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
+def linspace(start: Any, stop: Any, num: Any = 50, endpoint: Any = True, retstep: Any = False, dtype: DTypeLike | None = None, *, device: Any = None, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
     """
     `numpy.linspace` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
@@ -1033,6 +1110,15 @@ def matmul(a: _ArrayLike, b: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.linear' (from minidiff-core).
     """
 
+def matrix_transpose(x: _ArrayLike, /) -> Tensor:
+    """
+    `numpy.matrix_transpose` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Gradient: built from other minidiff ops and differentiated through them, to any order.
+
+    Registered by the plugin 'minidiff.ops.standard' (from minidiff-core).
+    """
+
 def max(x: _ArrayLike, /, axis: Any = None, keepdims: Any = False) -> Tensor:
     """
     `numpy.max` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
@@ -1069,7 +1155,7 @@ def median(a: _ArrayLike, axis: Any = None, out: Any = None, overwrite_input: bo
     Registered by the plugin 'minidiff.ops.statistics' (from minidiff-core).
     """
 
-def meshgrid(*xi: _ArrayLike, copy: bool = True, sparse: bool = False, indexing: str = 'xy') -> tuple[Tensor, ...]:
+def meshgrid(*xi: _ArrayLike, copy: bool = True, sparse: bool = False, indexing: str = 'xy') -> list[Tensor]:
     """
     `numpy.meshgrid` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
@@ -1186,7 +1272,7 @@ def not_equal(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
-def ones(shape: Any, dtype: DTypeLike | None = None, *, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
+def ones(shape: Any, dtype: DTypeLike | None = None, *, device: Any = None, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
     """
     `numpy.ones` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
@@ -1195,9 +1281,9 @@ def ones(shape: Any, dtype: DTypeLike | None = None, *, backend: str | None = No
     Registered by the plugin 'minidiff.ops.creation' (from minidiff-core).
     """
 
-def ones_like(x: _ArrayLike, /, dtype: Any = None) -> Tensor:
+def ones_like(x: _ArrayLike, /, dtype: Any = None, device: Any = None) -> Tensor:
     """
-    `numpy.ones_like` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+    minidiff's `ones_like`.
 
     Not differentiable: its result never allows grad (it is a constant in any graph).
 
@@ -1312,6 +1398,15 @@ def ravel(a: _ArrayLike, order: str = 'C') -> Tensor:
     Registered by the plugin 'minidiff.ops.numpy_extras' (from minidiff-core).
     """
 
+def real(z: _ArrayLike, /) -> Tensor:
+    """
+    `numpy.real` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Gradient: rules written in minidiff ops, so every order works.
+
+    Registered by the plugin 'minidiff.ops.complex_parts' (from minidiff-core).
+    """
+
 def reciprocal(x: _ArrayLike, /) -> Tensor:
     """
     `numpy.reciprocal` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
@@ -1346,6 +1441,15 @@ def reshape(x: _ArrayLike, /, shape: Any = None) -> Tensor:
     Gradient: rules written in minidiff ops, so every order works.
 
     Registered by the plugin 'minidiff.ops.shape' (from minidiff-core).
+    """
+
+def right_shift(x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
+    """
+    `numpy.right_shift` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Not differentiable: its result never allows grad (it is a constant in any graph).
+
+    Registered by the plugin 'minidiff.ops.standard' (from minidiff-core).
     """
 
 def rint(x: _ArrayLike, /) -> Tensor:
@@ -1393,6 +1497,15 @@ def round(x: _ArrayLike, /, decimals: Any = 0) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
+def searchsorted(x1: _ArrayLike, x2: _ArrayLike, /, side: Any = 'left', sorter: Any = None) -> Tensor:
+    """
+    minidiff's `searchsorted`.
+
+    Not differentiable: its result never allows grad (it is a constant in any graph).
+
+    Registered by the plugin 'minidiff.ops.standard' (from minidiff-core).
+    """
+
 def select(condlist: _ArrayLike, choicelist: _ArrayLike, default: Any = 0) -> Tensor:
     """
     `numpy.select` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
@@ -1418,6 +1531,15 @@ def sign(x: _ArrayLike, /) -> Tensor:
     Not differentiable: its result never allows grad (it is a constant in any graph).
 
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
+    """
+
+def signbit(x: _ArrayLike, /) -> Tensor:
+    """
+    `numpy.signbit` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Not differentiable: its result never allows grad (it is a constant in any graph).
+
+    Registered by the plugin 'minidiff.ops.standard' (from minidiff-core).
     """
 
 def sin(x: _ArrayLike, /) -> Tensor:
@@ -1456,9 +1578,9 @@ def softmax(x: _ArrayLike, /, axis: Any = -1) -> Tensor:
     Registered by the plugin 'minidiff.ops.special' (from minidiff-core).
     """
 
-def sort(a: _ArrayLike, axis: Any = -1, kind: Any = None, order: Any = None, *, stable: Any = None) -> Tensor:
+def sort(a: _ArrayLike, axis: Any = -1, kind: Any = None, order: Any = None, *, descending: bool = False, stable: Any = None) -> Tensor:
     """
-    `numpy.sort` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+    minidiff's `sort`.
 
     Gradient: built from other minidiff ops and differentiated through them, to any order.
 
@@ -1672,6 +1794,15 @@ def unravel_index(indices: _ArrayLike, shape: _ArrayLike, order: str = 'C') -> t
     Registered by the plugin 'minidiff.ops.indexing_extras' (from minidiff-core).
     """
 
+def unstack(x: _ArrayLike, /, *, axis: int = 0) -> tuple[Tensor, ...]:
+    """
+    `numpy.unstack` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Gradient: built from other minidiff ops and differentiated through them, to any order.
+
+    Registered by the plugin 'minidiff.ops.standard' (from minidiff-core).
+    """
+
 def var(x: _ArrayLike, /, axis: Any = None, ddof: Any = 0, keepdims: Any = False, correction: Any = None) -> Tensor:
     """
     `numpy.var` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
@@ -1679,6 +1810,15 @@ def var(x: _ArrayLike, /, axis: Any = None, ddof: Any = 0, keepdims: Any = False
     Gradient: rules written in minidiff ops, so every order works.
 
     Registered by the plugin 'minidiff.ops.reductions' (from minidiff-core).
+    """
+
+def vecdot(x1: _ArrayLike, x2: _ArrayLike, /, *, axis: int = -1) -> Tensor:
+    """
+    `numpy.vecdot` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+
+    Gradient: built from other minidiff ops and differentiated through them, to any order.
+
+    Registered by the plugin 'minidiff.ops.standard' (from minidiff-core).
     """
 
 def vsplit(ary: _ArrayLike, indices_or_sections: _ArrayLike) -> list[Tensor]:
@@ -1708,7 +1848,7 @@ def where(c: _ArrayLike, x: _ArrayLike, y: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'minidiff.ops.elementwise' (from minidiff-core).
     """
 
-def zeros(shape: Any, dtype: DTypeLike | None = None, *, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
+def zeros(shape: Any, dtype: DTypeLike | None = None, *, device: Any = None, backend: str | None = None, allow_grad: bool = False, requires_grad: bool | None = None) -> Tensor:
     """
     `numpy.zeros` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
 
@@ -1717,11 +1857,28 @@ def zeros(shape: Any, dtype: DTypeLike | None = None, *, backend: str | None = N
     Registered by the plugin 'minidiff.ops.creation' (from minidiff-core).
     """
 
-def zeros_like(x: _ArrayLike, /, dtype: Any = None) -> Tensor:
+def zeros_like(x: _ArrayLike, /, dtype: Any = None, device: Any = None) -> Tensor:
     """
-    `numpy.zeros_like` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
+    minidiff's `zeros_like`.
 
     Not differentiable: its result never allows grad (it is a constant in any graph).
 
     Registered by the plugin 'minidiff.ops.creation' (from minidiff-core).
     """
+
+
+# the Array API standard's names for the functions above
+acos = arccos
+acosh = arccosh
+asin = arcsin
+asinh = arcsinh
+atan = arctan
+atan2 = arctan2
+atanh = arctanh
+bitwise_invert = invert
+bitwise_left_shift = left_shift
+bitwise_right_shift = right_shift
+concat = concatenate
+permute_dims = transpose
+pow = power
+remainder = mod

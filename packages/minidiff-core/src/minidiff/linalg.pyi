@@ -40,6 +40,15 @@ def cond(x: _ArrayLike, p: Any = None) -> Tensor:
     Registered by the plugin 'linalg' (from minidiff-ops-linalg).
     """
 
+def cross(x1: _ArrayLike, x2: _ArrayLike, /, *, axis: int = -1) -> Tensor:
+    """
+    minidiff's `linalg.cross`.
+
+    Gradient: built from other minidiff ops and differentiated through them, to any order.
+
+    Registered by the plugin 'linalg' (from minidiff-ops-linalg).
+    """
+
 def det(a: _ArrayLike, /) -> Tensor:
     """
     det(a): the determinant of each matrix. Its gradient is the cofactor matrix, also at a singular matrix (computed from an SVD there, as in PyTorch and JAX); second order at a singular matrix needs distinct singular values.
@@ -49,9 +58,18 @@ def det(a: _ArrayLike, /) -> Tensor:
     Registered by the plugin 'linalg' (from minidiff-ops-linalg).
     """
 
+def diagonal(x: _ArrayLike, /, *, offset: int = 0) -> Tensor:
+    """
+    minidiff's `linalg.diagonal`.
+
+    Gradient: built from other minidiff ops and differentiated through them, to any order.
+
+    Registered by the plugin 'linalg' (from minidiff-ops-linalg).
+    """
+
 def eig(a: _ArrayLike, /) -> tuple[Tensor, ...]:
     """
-    eig(a) -> (eigenvalues, eigenvectors) of general real matrices whose eigenvalues are real, the eigenvectors of unit norm as NumPy returns them. Complex eigenvalues raise LinAlgError (minidiff.linalg is real-only). The gradient (as PyTorch's) needs distinct eigenvalues where the result depends on their eigenvectors; otherwise the backward raises ValueError.
+    eig(a) -> (eigenvalues, eigenvectors) of general real matrices whose eigenvalues are real, the eigenvectors of unit norm as NumPy returns them. Complex eigenvalues raise LinAlgError, and so do complex matrices (TypeError): eig is real-only. The gradient (as PyTorch's) needs distinct eigenvalues where the result depends on their eigenvectors; otherwise the backward raises ValueError.
 
     Gradient: rules written in minidiff ops, so every order works.
 
@@ -202,7 +220,7 @@ def norm(x: _ArrayLike, ord: Any = None, axis: Any = None, keepdims: bool = Fals
     Registered by the plugin 'linalg' (from minidiff-ops-linalg).
     """
 
-def pinv(a: _ArrayLike, /, rcond: Any = None, hermitian: Any = False) -> Tensor:
+def pinv(a: _ArrayLike, /, rcond: Any = None, hermitian: Any = False, rtol: Any = None) -> Tensor:
     """
     pinv(a, rcond=None, hermitian=False): the Moore-Penrose pseudo-inverse. Its gradient (Golub & Pereyra 1973) holds where the rank does not change: at a matrix whose rank would jump under a small perturbation, it is the gradient with the rank held fixed.
 
@@ -294,6 +312,15 @@ def tensorsolve(a: _ArrayLike, b: _ArrayLike, axes: Any = None) -> Tensor:
     Registered by the plugin 'linalg' (from minidiff-ops-linalg).
     """
 
+def trace(x: _ArrayLike, /, *, offset: int = 0, dtype: Any = None) -> Tensor:
+    """
+    minidiff's `linalg.trace`.
+
+    Gradient: built from other minidiff ops and differentiated through them, to any order.
+
+    Registered by the plugin 'linalg' (from minidiff-ops-linalg).
+    """
+
 def vector_norm(x: _ArrayLike, /, axis: Any = None, keepdims: Any = False, ord: Any = 2) -> Tensor:
     """
     vector_norm(x, axis=None, keepdims=False, ord=2): NumPy's vector norm (all of x when axis is None). At a kink it gives PyTorch's subgradient: 0 at zero for ord=2 and other p > 1 (with a NaN second derivative there), sign(x) for ord=1, ties sharing evenly for ord=±inf; ord=0 has gradient 0; ord < 1 at a zero entry raises ValueError.
@@ -302,3 +329,10 @@ def vector_norm(x: _ArrayLike, /, axis: Any = None, keepdims: Any = False, ord: 
 
     Registered by the plugin 'linalg' (from minidiff-ops-linalg).
     """
+
+
+from minidiff import matmul as matmul
+from minidiff import matrix_transpose as matrix_transpose
+from minidiff import outer as outer
+from minidiff import tensordot as tensordot
+from minidiff import vecdot as vecdot

@@ -30,10 +30,12 @@ from inspect import Parameter
 from pathlib import Path
 from typing import Any
 
+from minidiff.array_api.names import ALIASES, LINALG_ALIASES
+
 __all__ = ["SHIPPED", "check", "render", "write"]
 
 #: distributions whose ops the shipped stubs declare, with the namespaces they own
-SHIPPED: dict[str, tuple[str, ...]] = {"minidiff-core": ("",), "minidiff-ops-linalg": ("linalg",)}
+SHIPPED: dict[str, tuple[str, ...]] = {"minidiff-core": ("", "fft"), "minidiff-ops-linalg": ("linalg",)}
 
 _HEADER = '''"""{what}
 
@@ -108,7 +110,14 @@ def _package_stub(by_namespace: dict[str, list[tuple[Any, str, str]]]) -> str:
         "",
     ]
     lines += [_def_from_op(op, plugin, dist) for op, plugin, dist in by_namespace[""]]
+    lines += _aliases(ALIASES, {op.name for op, _, _ in by_namespace[""]})
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _aliases(aliases: dict[str, str], declared: set[str]) -> list[str]:
+    """The Array API's names of declared ops (`acos = arccos`): the same functions."""
+    kept = [f"{alias} = {target}" for alias, target in sorted(aliases.items()) if target in declared]
+    return ["", "# the Array API standard's names for the functions above", *kept] if kept else []
 
 
 def _defined_in(name: str, value: Any) -> str:
@@ -142,6 +151,8 @@ def _namespace_stub(namespace: str, ops: list[tuple[Any, str, str]]) -> str:
         "",
     ]
     lines += [_def_from_op(op, plugin, dist) for op, plugin, dist in ops]
+    if namespace == "linalg":  # the standard's linalg names for main-namespace functions
+        lines += ["", *(f"from minidiff import {target} as {alias}" for alias, target in sorted(LINALG_ALIASES.items()))]
     return "\n".join(lines).rstrip() + "\n"
 
 
