@@ -2,7 +2,7 @@
 `logaddexp2`, `fmax`, `fmin`, `nan_to_num`, `heaviside`, `copysign`, `true_divide`,
 `float_power`, `ldexp`), the error function (`erf`, `erfc`, without SciPy) and the
 activations people reach for when they leave NumPy (`sigmoid`, `relu`, `softmax`,
-`log_softmax`).
+`log_softmax`) and the classifier's loss built on them, `cross_entropy`.
 
 Each op is one declaration with its gradient rule written in minidiff ops, so every order
 works. Where a function has a kink or a jump, the comment above it says which value the
@@ -14,18 +14,22 @@ ops run on MLX too.
 
 Under `md.vmap` the elementwise ones broadcast with the batch in front
 (`rules.elementwise`), and `softmax`/`log_softmax` shift their axes past it (`axis=None`:
-every element of one example); `true_divide` batches through `divide`.
+every element of one example); `true_divide` batches through `divide`; `cross_entropy`
+computes every example's losses at once and reduces each example's apart.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 
 import minidiff as md
+from minidiff._tensor import Tensor
 from minidiff.batching import rules
+from minidiff.lazy import reads_values_ok
 from minidiff.extend import HOLOMORPHIC, Op, Sample, hookimpl, sample
 
 __all__ = ["OPS"]
@@ -291,6 +295,130 @@ _SOFTMAX_SAMPLES = (
 )
 
 
+# ---------------------------------------------------------------------------- cross_entropy
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _cross_entropy_parse(logits: Any, target: Any, axis: int = -1, reduction: str = "mean") -> tuple[tuple, dict]:
+    """The call's operands and parameters, after the checks that need the target's values:
+    each must name a class, 0 <= target < logits.shape[axis]. NumPy's indexing would wrap a
+    negative one round to the last classes, a silent wrong loss; PyTorch raises (except for
+    its ignore_index, -100). Skipped where values cannot be read (a lazy backend, a step
+    `md.compile` traces); there a target at or above the class count still raises, in the
+    backend's take_along_axis. The dtype and shapes are checked by the kernel."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    if type(target) is Tensor:
+        values = target.data if reads_values_ok(target.backend) else None
+    elif isinstance(target, (np.ndarray, np.integer, int, list, tuple)):
+        values = np.asarray(target)
+    else:  # a BatchedTensor under md.vmap: the check runs on each example's call
+        values = None
+    ndim = getattr(logits, "ndim", 0)
+    if values is not None and values.size and ndim and -ndim <= axis < ndim:
+        classes = logits.shape[axis]
+        if bool(values.min() < 0) or bool(values.max() >= classes):  # min and max: 2 us on 128 labels
+            bad = np.asarray(target.numpy() if type(target) is Tensor else values).reshape(-1)
+            bad = bad[(bad < 0) | (bad >= classes)]
+            raise IndexError(
+                f"cross_entropy: target {bad[0]} is out of bounds for {classes} classes (axis {axis}); "
+                "targets are class indices 0 <= target < logits.shape[axis] (no ignore_index)"
+            )
+    return (logits, target), {"axis": axis, "reduction": reduction}
+
+
+_cross_entropy_parse.__qualname__ = "cross_entropy"  # so that a wrong keyword's TypeError names md.cross_entropy
+
+
+def _class_axis(xp: Any, logits: Any, target: Any, axis: int) -> int:
+    """The class axis as a non-negative int, after checking the operands fit each other."""
+    if not xp.issubdtype(target.dtype, np.integer):
+        raise TypeError(
+            f"cross_entropy: target must hold integer class indices, got dtype {target.dtype}; for class "
+            "probabilities p write -md.sum(p * md.log_softmax(logits, axis=axis), axis=axis)"
+        )
+    if not -logits.ndim <= axis < logits.ndim:
+        raise ValueError(f"axis {axis} is out of range for logits of shape {tuple(logits.shape)}")
+    axis %= logits.ndim
+    expected = tuple(logits.shape[:axis]) + tuple(logits.shape[axis + 1:])
+    if tuple(target.shape) != expected:
+        raise ValueError(
+            f"target has shape {tuple(target.shape)}, but logits of shape {tuple(logits.shape)} "
+            f"with classes on axis {axis} need a target of shape {expected}"
+        )
+    return axis
+
+
+def _cross_entropy(xp: Any, logits: Any, target: Any, axis: int, reduction: str) -> Any:
+    # -log softmax(x)[t] = logsumexp(x) - x[t], both from x minus its maximum
+    axis = _class_axis(xp, logits, target, axis)
+    s = _shifted(xp, logits, axis)
+    kept = tuple(s.shape[:axis]) + (1,) + tuple(s.shape[axis + 1:])
+    picked = xp.take_along_axis(s, xp.reshape(target, kept), axis=axis)  # reshape: NumPy's expand_dims costs 3x
+    losses = xp.reshape(xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True)) - picked, target.shape)
+    if reduction == "none":
+        return losses
+    total = xp.sum(losses)
+    # the mean as NumPy's mean computes it (the sum over the count), without its Python layer
+    return total / losses.size if reduction == "mean" else total
+
+
+@functools.lru_cache(maxsize=64)
+def _classes(backend: str, count: int, trailing: int) -> Tensor:
+    """0, 1, ..., count - 1 along an axis followed by `trailing` axes: what a target is
+    compared with to make its one-hot rows. Made once per shape: a rule runs every step."""
+    return md.reshape(md.arange(count, backend=backend), (count,) + (1,) * trailing)
+
+
+def _cross_entropy_vjp(g: Any, ans: Any, logits: Any, target: Any, axis: int, reduction: str) -> Any:
+    """(softmax(x) - onehot(t)) times g, spread over the classes (divided by the number of
+    losses for the mean), in minidiff ops: the Hessian is softmax's Jacobian."""
+    axis %= logits.ndim
+    classes = _classes(logits.backend.name, logits.shape[axis], logits.ndim - axis - 1)
+    d = md.softmax(logits, axis=axis) - (md.expand_dims(target, axis) == classes)
+    if reduction == "none":
+        return d * md.expand_dims(g, axis)
+    return d * (g / max(target.size, 1) if reduction == "mean" else g)
+
+
+def _cross_entropy_batch(call: Any, args: tuple, batched: tuple, params: dict) -> Any:
+    """Every example's losses in one call (reduction "none", the class axis past the batch),
+    then each example's own mean or sum."""
+    size = rules.batch_size(args, batched)
+    like = args[0] if batched[0] else args[1]
+    # a shared operand as copies of it, on the batched one's backend (a host target, say)
+    logits, target = (
+        a if b else rules.to_batched(a if hasattr(a, "backend") else md.asarray(a, backend=like.backend.name), size)
+        for a, b in zip(args, batched)
+    )
+    ndim = rules.logical_ndim(logits, True)
+    losses = call(logits, target, axis=rules.shift_axis(params.get("axis", -1), ndim), reduction="none")
+    reduction = params.get("reduction", "mean")
+    if reduction == "none" or losses.ndim == 1:
+        return losses
+    reduce = md.mean if reduction == "mean" else md.sum
+    return reduce(losses, axis=tuple(range(1, losses.ndim)))
+
+
+def _cross_entropy_reference(logits, target, axis=-1, reduction="mean"):
+    axis %= logits.ndim
+    log_p = logits - np.log(np.sum(np.exp(logits), axis=axis, keepdims=True))
+    losses = -np.squeeze(np.take_along_axis(log_p, np.expand_dims(target, axis), axis=axis), axis=axis)
+    return {"mean": np.mean, "sum": np.sum}.get(reduction, np.asarray)(losses)
+
+
+_CROSS_ENTROPY_SAMPLES = (
+    sample((4, 5), np.array([0, 4, 2, 2])),
+    sample((4, 5), np.array([1, 0, 3, 4]), reduction="sum"),
+    sample((4, 5), np.array([3, 3, 0, 1]), reduction="none"),
+    sample((5,), np.array(3)),  # one example: a scalar target
+    sample((2, 3, 4), np.array([[0, 2, 1, 1], [2, 2, 0, 1]]), axis=1),  # PyTorch's (N, C, d) layout
+    sample((2, 3, 4), np.array([[0, 2, 1], [3, 3, 0]]), reduction="none"),
+    sample((3, 4), np.array([1, 2, 0]), domain=(-30.0, 30.0)),  # far apart: the shift keeps exp finite
+)
+
+
 # ---------------------------------------------------------------------------- fmax and fmin
 
 
@@ -319,8 +447,8 @@ _WITH_NANS = (
 # heaviside, copysign and ldexp refuse complex numbers, fmax, fmin and relu order them (by
 # real part first: no derivative), erf and erfc are real approximations (NumPy has neither,
 # SciPy's complex erf is another algorithm), sigmoid's reference is logaddexp (real only),
-# and softmax and log_softmax shift by the max, which for complex numbers puts log_softmax's
-# logarithm on another branch than NumPy's (PyTorch refuses complex softmax too).
+# and softmax, log_softmax and cross_entropy shift by the max, which for complex numbers puts
+# the logarithm on another branch than NumPy's (PyTorch refuses complex softmax too).
 OPS = [
     # sinc(0) = 1 and its gradient there is 0, second derivative -π²/3 (see _sinc_slope).
     # PyTorch agrees at first order but gives NaN at second order at 0; JAX is right at 0
@@ -520,6 +648,37 @@ OPS = [
         "None (all elements); the default is the last axis, as jax.nn.log_softmax (scipy.special's defaults "
         "to None, torch's requires dim).",
         batch=rules.axis(),
+    ),
+    # Integer targets only, no weight, ignore_index or label_smoothing: a target outside
+    # [0, classes) raises (PyTorch skips -100, its ignore_index). Checked against
+    # torch.nn.functional.cross_entropy (2.13): values, gradients and float32 results.
+    Op(
+        "cross_entropy",
+        _cross_entropy,
+        vjp=(_cross_entropy_vjp, None),
+        nargs=2,
+        params={"axis": -1, "reduction": "mean"},
+        parse=_cross_entropy_parse,
+        reference=_cross_entropy_reference,
+        samples=_CROSS_ENTROPY_SAMPLES,
+        doc="cross_entropy(logits, target, axis=-1, reduction='mean'): the softmax cross-entropy of integer "
+        "class labels, -log_softmax(logits, axis)[target] = logsumexp(logits, axis) - logits[target], for each "
+        "example, then averaged (reduction='mean'), summed ('sum') or kept ('none', the shape of target). "
+        "target has the shape of logits without the class axis and holds class indices 0 <= t < "
+        "logits.shape[axis]. One op: its gradient is (softmax(logits) - onehot(target)) times the "
+        "cotangent, written in minidiff ops so that second order works. As "
+        "torch.nn.functional.cross_entropy(logits, target, reduction=...) for class-index targets, except "
+        "that the classes are on the last axis by default (PyTorch's are on axis 1 of an (N, C, d1, ...) "
+        "input: pass axis=1); no weight, ignore_index or label_smoothing.\n\n"
+        ">>> import minidiff as md\n"
+        ">>> logits = md.Tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]], allow_grad=True)\n"
+        ">>> loss = md.cross_entropy(logits, md.Tensor([0, 2]))\n"
+        ">>> loss\n"
+        "minidiff.Tensor(0.66907853, allow_grad=True)\n"
+        ">>> loss.backward()\n"
+        ">>> logits.grad.numpy().round(4).tolist()  # (softmax - onehot) / 2\n"
+        "[[-0.1065, 0.0533, 0.0533], [0.1667, 0.1667, -0.3333]]",
+        batch=_cross_entropy_batch,
     ),
 ]
 
