@@ -650,8 +650,10 @@ OPS = [
         batch=rules.axis(),
     ),
     # Integer targets only, no weight, ignore_index or label_smoothing: a target outside
-    # [0, classes) raises (PyTorch skips -100, its ignore_index). Checked against
-    # torch.nn.functional.cross_entropy (2.13): values, gradients and float32 results.
+    # [0, classes) raises (PyTorch skips -100, its ignore_index); on a lazy backend (Dask) and
+    # inside md.compile only one at or above the class count does (_cross_entropy_parse).
+    # Checked against torch.nn.functional.cross_entropy (2.13): values, first and second
+    # derivatives, float32 results, for every reduction and axis=1 on (N, C, d) logits.
     Op(
         "cross_entropy",
         _cross_entropy,
