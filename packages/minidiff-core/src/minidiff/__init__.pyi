@@ -498,6 +498,24 @@ def cross(a: _ArrayLike, b: _ArrayLike, axisa: int = -1, axisb: int = -1, axisc:
     Registered by the plugin 'minidiff.ops.arrangement' (from minidiff-core).
     """
 
+def cross_entropy(logits: _ArrayLike, target: _ArrayLike, axis: int = -1, reduction: str = 'mean') -> Tensor:
+    """
+    cross_entropy(logits, target, axis=-1, reduction='mean'): the softmax cross-entropy of integer class labels, -log_softmax(logits, axis)[target] = logsumexp(logits, axis) - logits[target], for each example, then averaged (reduction='mean'), summed ('sum') or kept ('none', the shape of target). target has the shape of logits without the class axis and holds class indices 0 <= t < logits.shape[axis]. One op: its gradient is (softmax(logits) - onehot(target)) times the cotangent, written in minidiff ops so that second order works. As torch.nn.functional.cross_entropy(logits, target, reduction=...) for class-index targets, except that the classes are on the last axis by default (PyTorch's are on axis 1 of an (N, C, d1, ...) input: pass axis=1); no weight, ignore_index or label_smoothing.
+
+    >>> import minidiff as md
+    >>> logits = md.Tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]], allow_grad=True)
+    >>> loss = md.cross_entropy(logits, md.Tensor([0, 2]))
+    >>> loss
+    minidiff.Tensor(0.66907853, allow_grad=True)
+    >>> loss.backward()
+    >>> logits.grad.numpy().round(4).tolist()  # (softmax - onehot) / 2
+    [[-0.1065, 0.0533, 0.0533], [0.1667, 0.1667, -0.3333]]
+
+    Gradient: rules written in minidiff ops, so every order works.
+
+    Registered by the plugin 'minidiff.ops.special' (from minidiff-core).
+    """
+
 def cumprod(x: _ArrayLike, /, axis: Any = None) -> Tensor:
     """
     `numpy.cumprod` on minidiff Tensors, with NumPy's semantics for the arguments in its signature.
