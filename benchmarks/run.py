@@ -6,6 +6,7 @@ across workloads.
     python benchmarks/run.py --repeats 5      # other arguments go to every script as they are
     python benchmarks/run.py --size small     # every workload that has a smaller version, shrunk
     python benchmarks/run.py --json all.json  # also write every script's results to one file
+    python benchmarks/run.py --only overhead,mlp,compile   # those scripts only, in one summary
 
 Each script runs with this same Python interpreter and writes its results as JSON into a temporary folder; the
 summary is made of the rows each script declares there (its `summary` key: the workload, each library's number,
@@ -39,8 +40,15 @@ def is_benchmark(path: Path) -> bool:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--json", metavar="PATH", help="also write every script's results to this JSON file")
+    parser.add_argument("--only", metavar="NAMES", help="comma-separated script names (without .py) to run")
     args, passed = parser.parse_known_args(argv)  # the rest goes to every script
     scripts = sorted(path for path in HERE.glob("*.py") if is_benchmark(path))
+    if args.only:
+        wanted = set(args.only.split(","))
+        unknown = wanted - {path.stem for path in scripts}
+        if unknown:
+            parser.error(f"no benchmark named {', '.join(sorted(unknown))}; there are {', '.join(p.stem for p in scripts)}")
+        scripts = [path for path in scripts if path.stem in wanted]
     failed = []
     written: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="minidiff-bench-") as folder:

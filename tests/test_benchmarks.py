@@ -53,6 +53,16 @@ def test_run_passes_arguments_to_every_benchmark_and_sums_them_up(tmp_path: Path
     assert written["mlp.py"]["config"]["repeats"] == 1
 
 
+def test_run_only_runs_the_scripts_named() -> None:
+    done = run("run.py", "--only", "overhead", "--repeats", "1", "--warmup", "0", "--size", "small")
+    assert done.returncode == 0, done.stderr
+    assert "=== overhead.py ===" in done.stdout and "=== mlp.py ===" not in done.stdout
+    summary = done.stdout.split("=== summary ===")[1]
+    assert re.search(r"^W1 per-op overhead", summary, re.MULTILINE) and "W2 MLP" not in summary, summary
+    unknown = run("run.py", "--only", "overhead,nope")
+    assert unknown.returncode == 2 and "no benchmark named nope" in unknown.stderr, unknown.stderr
+
+
 # The workloads below have a smaller version (--size small): at full size W3 and W6 allocate about 2 GB.
 SMALL = ("--size", "small", "--repeats", "2", "--warmup", "0")
 
