@@ -37,3 +37,13 @@ def grad_of():
         return x.grad.numpy()
 
     return gradient
+
+
+@pytest.fixture(params=["numpy", "mlx"])
+def backend(request):
+    """Each test on NumPy and on MLX (skipped where MLX is not installed), as the default backend."""
+    if request.param == "mlx":
+        pytest.importorskip("minidiff_mlx")
+        pytest.importorskip("mlx.core")
+    with md.use_backend(request.param):
+        yield request.param

@@ -12,15 +12,6 @@ import minidiff as md
 from minidiff.testing import gradcheck, gradgradcheck
 
 
-@pytest.fixture(params=["numpy", "mlx"])
-def backend(request):
-    if request.param == "mlx":
-        pytest.importorskip("minidiff_mlx")
-        pytest.importorskip("mlx.core")
-    with md.use_backend(request.param):
-        yield request.param
-
-
 def tensor(values, allow_grad=True):
     return md.Tensor(np.array(values, dtype=np.float64), allow_grad=allow_grad)
 

@@ -14,15 +14,6 @@ from hypothesis import given, settings, strategies as st
 import minidiff as md
 
 
-@pytest.fixture(params=["numpy", "mlx"])
-def backend(request):
-    if request.param == "mlx":
-        pytest.importorskip("minidiff_mlx")
-        pytest.importorskip("mlx.core")
-    with md.use_backend(request.param):
-        yield request.param
-
-
 def tensor(values, allow_grad=True):
     return md.Tensor(np.array(values, dtype=np.float32), allow_grad=allow_grad)
 
