@@ -22,7 +22,9 @@ call: `x * 1.0001` runs only x's rule, which reads the constant.
 
 The same inspection says which keyword parameters the rules read (`params_read`): a node
 copies an array-valued parameter it keeps (see `minidiff.dispatch`), and a parameter no
-rule reads, like `reshape`'s `shape`, needs no look at all.
+rule reads, like `reshape`'s `shape`, needs no look at all. And it says which rules only apply
+arithmetic to the cotangent, `g * f(ans, x)` (`cotangent_operators`): the engine may run those
+in the memory of a cotangent it alone holds.
 """
 
 from __future__ import annotations
@@ -152,3 +154,93 @@ def _locals_loaded(code: CodeType) -> set[str]:
         elif instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and instruction.argval in ("locals", "vars", "eval", "exec"):
             return set(code.co_varnames)  # reads its locals some other way: every one counts
     return names
+
+
+# --------------------------------------------------------------------------- cotangent donation
+
+#: the ufunc each binary operator runs (its `argrepr` since Python 3.11, its own opcode before)
+_OPERATORS = {
+    "*": "multiply", "/": "divide", "+": "add", "-": "subtract",
+    "BINARY_MULTIPLY": "multiply", "BINARY_TRUE_DIVIDE": "divide", "BINARY_ADD": "add", "BINARY_SUBTRACT": "subtract",
+}
+#: instructions that only push (a constant, a local, a global, a closure cell): the first thing
+#: after the cotangent, so that nothing between it and its operator can reach it
+_PURE_LOADS = frozenset({
+    "LOAD_CONST", "LOAD_SMALL_INT", "LOAD_FAST", "LOAD_FAST_BORROW", "LOAD_FAST_CHECK", "LOAD_GLOBAL",
+    "LOAD_DEREF", "PUSH_NULL", "LOAD_FAST_LOAD_FAST", "LOAD_FAST_BORROW_LOAD_FAST_BORROW",
+})
+_SKIPPED = frozenset({"RESUME", "NOP", "CACHE", "EXTENDED_ARG"})
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs) | frozenset(getattr(dis, "hasjump", ()))
+
+
+def cotangent_operators(rule: Callable[..., Any]) -> tuple[str, ...] | None:
+    """The operations a rule applies to its cotangent `g` when it is written `g * f(ans, x)`,
+    `-g * a / b`, `g / f(x)`, ...: `g` read once, first, and then only ever the left operand of
+    `*`, `/`, `+`, `-` (or negated), each result taking its place, until it is returned. The
+    engine may then run those operations in the memory of a cotangent it owns (see
+    `minidiff.engine`), since nothing else in the rule can see `g` or a value made from it.
+    None for any other rule (one that reads `g` twice, passes it to a function, stores it,
+    branches, or returns it unchanged); the test reads the rule's bytecode, so it can refuse
+    a rule that would do but never accepts one that would not.
+
+    >>> cotangent_operators(lambda g, ans, x: g * (1.0 - ans * ans))
+    ('multiply',)
+    >>> cotangent_operators(lambda g, ans, x, y: -g * ans / y)
+    ('negative', 'multiply', 'divide')
+    >>> cotangent_operators(lambda g, ans, x: g * x + g) is None
+    True
+    """
+    code = getattr(rule, "__code__", None)  # not unwrapped: a wrapper may read `g` itself
+    if not isinstance(code, CodeType) or code.co_argcount < 1 or code.co_flags & (_CO_VARARGS | _CO_VARKEYWORDS):
+        return None
+    g = code.co_varnames[0]
+    if g in code.co_cellvars:
+        return None  # an inner function captures it
+    instructions = [i for i in dis.get_instructions(code) if i.opname not in _SKIPPED]
+    # every instruction naming `g` (3.13's LOAD_FAST_LOAD_FAST names two locals): one load only
+    uses = [at for at, i in enumerate(instructions) if i.argval == g or (type(i.argval) is tuple and g in i.argval)]
+    read = instructions[uses[0]] if len(uses) == 1 else None
+    if read is None or not read.opname.startswith("LOAD_FAST") or read.argval != g:
+        return None
+    depth = 0
+    applied: list[str] = []
+    for at, instruction in enumerate(instructions):
+        name = instruction.opname
+        if instruction.opcode in _JUMPS or name in ("COPY", "SWAP", "DUP_TOP", "DUP_TOP_TWO", "ROT_TWO", "ROT_THREE"):
+            return None
+        if name == "LOAD_GLOBAL" and instruction.argval in ("locals", "vars", "eval", "exec"):
+            return None
+        if at < uses[0]:  # statements before `g` is read: they must leave the stack empty
+            depth += _stack_effect(instruction)
+            continue
+        if at == uses[0]:
+            if depth != 0:
+                return None
+            depth = 1
+            continue
+        if depth == 1:
+            # only the cotangent (or a result made from it) is on the stack: the next step
+            # either returns it, negates it, or pushes the right operand of an operator
+            if name in ("RETURN_VALUE",):
+                return tuple(applied) if applied and at == len(instructions) - 1 else None
+            if name == "UNARY_NEGATIVE":
+                applied.append("negative")
+                continue
+            if name not in _PURE_LOADS:
+                return None
+        after = depth + _stack_effect(instruction)
+        if after <= 1:
+            # this instruction took the cotangent off the stack: it must be an operator with
+            # it on the left (the only other item is its right operand)
+            operator = _OPERATORS.get(instruction.argrepr if name == "BINARY_OP" else name)
+            if depth != 2 or after != 1 or operator is None:
+                return None
+            applied.append(operator)
+        depth = after
+    return None
+
+
+def _stack_effect(instruction: dis.Instruction) -> int:
+    if instruction.opcode < dis.HAVE_ARGUMENT:
+        return dis.stack_effect(instruction.opcode)
+    return dis.stack_effect(instruction.opcode, instruction.arg)
