@@ -233,8 +233,10 @@ def _array_holders() -> int:
     return sys.getrefcount(holder.g)
 
 
-#: 0 on an interpreter without reference counts: then nothing is donated
-_SOLE_HOLDER = _holders() if hasattr(sys, "getrefcount") else 0
+#: 0 on an interpreter without reference counts, or on one whose counts leave out references
+#: from the stack (3.14's borrowed references), where a count cannot prove a sole holder:
+#: then nothing is donated
+_SOLE_HOLDER = _holders() if hasattr(sys, "getrefcount") and sys.version_info < (3, 14) else 0
 
 
 class _Donated:
