@@ -303,7 +303,8 @@ def test_coverage_counts_every_public_function_once():
     public = {n for n in dir(np) if not n.startswith("_") and callable(getattr(np, n)) and not isinstance(getattr(np, n), type)}
     public |= {f"linalg.{n}" for n in dir(np.linalg)  # callable: NumPy < 2.4 still has the module linalg.linalg
                if not n.startswith("_") and callable(getattr(np.linalg, n)) and not isinstance(getattr(np.linalg, n), type)}
-    assert set(names) == public - {"test", "linalg.test"}
+    added = {"expm1x"}  # numexpr sets numpy.expm1x when imported (md.compile's fusion imports it)
+    assert set(names) == public - {"test", "linalg.test"} - added
     assert {"sum", "sin", "einsum", "vstack", "row_stack", "linalg.trace"} <= set(kinds["differentiated"])
     assert {"argsort", "count_nonzero", "isclose", "searchsorted"} <= set(kinds["passed through"])
     assert {"histogram", "unique", "cov", "fmod"} <= set(kinds["raises with grad"])
