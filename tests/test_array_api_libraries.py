@@ -80,6 +80,10 @@ CASES: list[tuple[str, Callable[..., Any], list[Maker]]] = [
     ("special.softmax", lambda x: special.softmax(x, axis=-1), [normal(3, 4)]),
     ("special.rel_entr", lambda x, y: special.rel_entr(x, y), [positive(5), positive(5)]),
     ("special.xlogy", lambda x, y: special.xlogy(x, y), [normal(5), positive(5)]),
+    # through md.special, where SciPy looks for a namespace's own special functions
+    ("special.erf", lambda x: special.erf(x), [normal(5)]),
+    ("special.erfc", lambda x: special.erfc(x), [normal(5)]),
+    ("special.expit", lambda x: special.expit(x), [normal(5)]),
     # scipy.stats
     ("stats.moment order=3", lambda x: stats.moment(x, order=3), [normal(8)]),
     ("stats.moment axis=0", lambda x: stats.moment(x, order=2, axis=0), [normal(6, 3)]),

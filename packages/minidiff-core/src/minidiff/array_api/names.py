@@ -12,6 +12,7 @@ overrides `arccos` changes `acos` too, and the conformance kit tests the op once
 from __future__ import annotations
 
 import sys
+import types
 from typing import Any
 
 #: standard name -> minidiff's (NumPy's) name, in the main namespace
@@ -42,6 +43,11 @@ LINALG_ALIASES: dict[str, str] = {
 }
 
 
+#: `minidiff.special`: SciPy (`SCIPY_ARRAY_API=1`) runs `scipy.special.<name>` as
+#: `xp.special.<name>` where the namespace has one, so these are differentiated through
+SPECIAL: dict[str, str] = {"erf": "erf", "erfc": "erfc", "expit": "sigmoid"}
+
+
 def bind_aliases(registry: Any = None) -> None:
     """Set every alias whose target op is loaded; runs after `minidiff._bind_ops`.
 
@@ -51,7 +57,7 @@ def bind_aliases(registry: Any = None) -> None:
     minidiff = sys.modules["minidiff"]
     here = vars(minidiff)
     linalg = here.get("linalg")
-    holders = [(minidiff, ALIASES, "")]
+    holders = [(minidiff, ALIASES, ""), (_special(minidiff), SPECIAL, "special.")]
     if getattr(linalg, "__minidiff_namespace__", False):
         holders.append((linalg, LINALG_ALIASES, "linalg."))
     for holder, aliases, prefix in holders:
@@ -63,3 +69,12 @@ def bind_aliases(registry: Any = None) -> None:
                 setattr(holder, alias, here[target])
             elif alias in vars(holder):
                 delattr(holder, alias)  # its op is gone (a plugin disabled since the last load)
+
+
+def _special(minidiff: Any) -> Any:
+    """The `minidiff.special` namespace, made on the first load."""
+    special = vars(minidiff).get("special")
+    if special is None:
+        special = types.ModuleType("minidiff.special", "SciPy's names of minidiff ops: `md.special.expit is md.sigmoid`.")
+        minidiff.special = special
+    return special
