@@ -390,3 +390,20 @@ def test_complex_dtypes_in_constructors():
     assert md.Tensor([1 + 2j], allow_grad=True).dtype == np.complex128
     with pytest.raises(TypeError, match="only floating-point and complex tensors can allow grad"):
         md.Tensor([1, 2], dtype=np.int64, allow_grad=True)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_edge_points_empty_and_zero_dimensional(backend):
+    # abs and angle at z = 0: gradient 0 (PyTorch's values; JAX gives NaN for angle), next to
+    # an ordinary point, whose gradients are z/|z| and i z/|z|^2
+    z = md.Tensor(np.array([0j, 3 + 4j], dtype=DTYPE[backend]), allow_grad=True, backend=backend)
+    md.sum(md.abs(z) + md.angle(z)).backward()
+    np.testing.assert_allclose(z.grad.numpy(), [0, (3 + 4j) / 5 + 1j * (3 + 4j) / 25], rtol=1e-6)
+    # a 0-d tensor: d Re(z^2) = 2 conj(z)
+    z = md.Tensor(np.array(1 + 2j, dtype=DTYPE[backend]), allow_grad=True, backend=backend)
+    md.real(z * z).backward()
+    assert z.grad.shape == () and complex(z.grad.item()) == 2 - 4j
+    # an empty tensor: an empty complex gradient
+    z = md.Tensor(np.zeros((0, 2), dtype=DTYPE[backend]), allow_grad=True, backend=backend)
+    md.sum(md.abs(z)).backward()
+    assert z.grad.shape == (0, 2) and z.grad.dtype == DTYPE[backend]
